@@ -1,0 +1,1 @@
+"""The Locust suite that proves a stack's targets (see docs/loadtest.md)."""
