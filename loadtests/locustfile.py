@@ -1,0 +1,152 @@
+"""The events API under a realistic mix, every response judged by its body.
+
+Run by `loadline loadtest` (which seeds the data and passes the stages), or by
+hand: `locust -f loadtests/locustfile.py --host http://127.0.0.1:8000` with
+LOADLINE_API_KEY set (the data is then seeded at test start).
+
+Environment: LOADLINE_STAGES (JSON stages list, see loadtests/stages.py),
+LOADLINE_API_KEY, LOADLINE_SEED_FILE (seed.json from the gate), LOADLINE_STATS_OUT
+(where the complete statistics are written when Locust quits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+
+import gevent
+from locust import FastHttpUser, LoadTestShape, between, events, task
+from locust.runners import WorkerRunner
+
+from loadtests.events_api import (
+    CREATE, GET, SEARCH, check_created, check_event, check_search, cold_window, new_event)
+from loadtests.seed import seed
+from loadtests.stages import stages
+
+STAGES = json.loads(os.environ.get("LOADLINE_STAGES") or "null") or stages(
+    "steady", users=10, spawn_rate=5, duration_s=30)
+API_KEY = os.environ.get("LOADLINE_API_KEY", "")
+SEED: dict = {}
+HISTORY: list[dict] = []
+
+
+@events.test_start.add_listener
+def _load_seed(environment, **_kw):
+    if os.environ.get("LOADLINE_SEED_FILE"):
+        SEED.update(json.loads(open(os.environ["LOADLINE_SEED_FILE"]).read()))
+    elif not SEED:
+        SEED.update(seed(environment.host.rstrip("/"), API_KEY))
+    if not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(_sample_history, environment)
+
+
+def _sample_history(environment) -> None:
+    """One point a second for the gate's plot (Locust's own history has no p99)."""
+    start = time.monotonic()
+    runner = environment.runner
+    while runner.state not in ("stopped", "stopping"):
+        total = runner.stats.total
+        HISTORY.append({
+            "t": round(time.monotonic() - start, 1), "users": runner.user_count,
+            "rps": round(total.current_rps or 0, 2),
+            "p50_ms": total.get_current_response_time_percentile(0.5) or 0,
+            "p95_ms": total.get_current_response_time_percentile(0.95) or 0,
+            "p99_ms": total.get_current_response_time_percentile(0.99) or 0,
+        })
+        gevent.sleep(1)
+
+
+def _entry(e) -> dict:
+    return {"method": e.method or "", "name": e.name, "requests": e.num_requests,
+            "failures": e.num_failures, "p50_ms": e.get_response_time_percentile(0.5),
+            "p95_ms": e.get_response_time_percentile(0.95),
+            "p99_ms": e.get_response_time_percentile(0.99), "rps": e.total_rps}
+
+
+@events.quitting.add_listener
+def _write_complete_stats(environment, **_kw):
+    """After the last request, on the master only: the statistics the gate judges."""
+    out = os.environ.get("LOADLINE_STATS_OUT")
+    if not out or isinstance(environment.runner, WorkerRunner):
+        return
+    stats = environment.runner.stats
+    data = {
+        "total": _entry(stats.total),
+        "endpoints": [_entry(e) for e in stats.entries.values()],
+        "errors": [{"method": e.method, "name": e.name, "error": str(e.error),
+                    "occurrences": e.occurrences} for e in stats.errors.values()],
+        "history": HISTORY,
+    }
+    with open(out + ".tmp", "w") as f:
+        json.dump(data, f)
+    os.replace(out + ".tmp", out)
+    # The gate decides the exit code from these statistics, not Locust.
+    environment.process_exit_code = 0
+
+
+class EventsUser(FastHttpUser):
+    """A mix of dashboards (hot searches), drill-downs (cold searches, gets) and writers."""
+
+    wait_time = between(0.05, 0.25)
+
+    def _json(self, resp):
+        try:
+            return resp.json()
+        except ValueError:
+            resp.failure(f"body is not JSON: {resp.text[:200] if resp.text else ''}")
+            return None
+
+    @task(5)
+    def search_hot(self):
+        start, end = SEED["hot_window"]
+        with self.client.get(SEARCH, params={"start": start, "end": end}, name=f"{SEARCH} [hot]",
+                             catch_response=True) as resp:
+            self._judge(resp, lambda b: check_search(b, start, end, expect_items=True))
+
+    @task(2)
+    def search_cold(self):
+        start, end = cold_window(random.choice(SEED["cold_times"]))
+        with self.client.get(SEARCH, params={"start": start, "end": end}, name=f"{SEARCH} [cold]",
+                             catch_response=True) as resp:
+            self._judge(resp, lambda b: check_search(b, start, end, expect_items=True))
+
+    @task(4)
+    def get_by_id(self):
+        event_id = random.choice(SEED["ids"])
+        with self.client.get(GET.format(event_id=event_id), name=GET, catch_response=True) as resp:
+            self._judge(resp, lambda b: check_event(b, event_id))
+
+    @task(1)
+    def create(self):
+        body = new_event()
+        with self.client.post(CREATE, json=body, headers={"X-API-Key": API_KEY}, name=CREATE,
+                              catch_response=True) as resp:
+            self._judge(resp, lambda b: check_created(b, body), ok=(201,))
+
+    def _judge(self, resp, check, ok=(200,)):
+        if resp.status_code not in ok:
+            resp.failure(f"status {resp.status_code}: {(resp.text or '')[:200]}")
+            return
+        body = self._json(resp)
+        if body is None:
+            return
+        problem = check(body)
+        if problem:
+            resp.failure(problem)
+        else:
+            resp.success()
+
+
+class StagesShape(LoadTestShape):
+    """Follows STAGES (cumulative `duration` seconds, `users`, `spawn_rate`), then stops."""
+
+    stages = STAGES
+
+    def tick(self):
+        run_time = self.get_run_time()
+        for stage in self.stages:
+            if run_time < stage["duration"]:
+                return stage["users"], stage["spawn_rate"]
+        return None
