@@ -1,0 +1,1 @@
+"""The local environment: the profile's topology as real processes on loopback."""
