@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
 def print_summary(console: Console, verdict: dict) -> None:
     table = Table(title=f"load gate: {verdict['stack']} @ {verdict['host']}")
     for col in ("endpoint", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "rps"):
-        table.add_column(col, justify="left" if col == "endpoint" else "right")
+        table.add_column(col, justify="left" if col == "endpoint" else "right",
+                         overflow="fold", no_wrap=col != "endpoint")
     for name, e in sorted(verdict["per_endpoint"].items()):
-        table.add_row(name, str(e["requests"]), str(e["failures"]), f"{e['p50_ms']:g}",
+        table.add_row(escape(name), str(e["requests"]), str(e["failures"]), f"{e['p50_ms']:g}",
                       f"{e['p95_ms']:g}", f"{e['p99_ms']:g}", f"{e['rps']:.1f}")
     m = verdict["measured"]
     failures = round(m["error_ratio"] * m["requests"])
@@ -27,4 +29,4 @@ def print_summary(console: Console, verdict: dict) -> None:
     else:
         console.print("[bold red]FAILED[/]:")
         for f in verdict["failures"]:
-            console.print(f"  - {f}")
+            console.print(f"  - {escape(f)}")
