@@ -1,0 +1,92 @@
+"""What loadline knows about each review environment, one JSON file per env.
+
+The state directory (`.loadline/envs/`, git-ignored) is local bookkeeping: Pulumi's backend
+holds the real resources. An entry is written *before* `pulumi up` starts with
+`finished: false`, so an up that is interrupted leaves a record that `env down` and `env gc`
+can still find.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from loadline.envs.errors import EnvError
+from loadline.envs.names import validate_name
+from loadline.profile import REPO_ROOT
+
+STATE_DIR = REPO_ROOT / ".loadline" / "envs"
+
+Verdict = Literal["pass", "missed", "error"]
+
+
+class EnvRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    from_stack: str
+    owner: str
+    created: datetime
+    expires: datetime
+    backend: str
+    finished: bool = False
+    api_url: str | None = None
+    last_verdict: Verdict | None = None
+    verdict_at: datetime | None = None
+    report_dir: str | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires <= now
+
+    def state(self, now: datetime) -> str:
+        if not self.finished:
+            return "interrupted"
+        return "expired" if self.expired(now) else "ready"
+
+
+class Registry:
+    def __init__(self, state_dir: Path = STATE_DIR):
+        self.state_dir = state_dir
+
+    def _path(self, name: str) -> Path:
+        return self.state_dir / f"{validate_name(name)}.json"
+
+    def get(self, name: str) -> EnvRecord | None:
+        path = self._path(name)
+        if not path.exists():
+            return None
+        return self._read(path)
+
+    def _read(self, path: Path) -> EnvRecord:
+        try:
+            return EnvRecord.model_validate_json(path.read_text())
+        except (ValidationError, ValueError) as exc:
+            raise EnvError(
+                f"env registry file {path} is unreadable ({exc.__class__.__name__}); "
+                "fix or delete it") from None
+
+    def save(self, record: EnvRecord) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self._path(record.name)
+        fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=f".{record.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(record.model_dump(mode="json"), indent=2) + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def remove(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def all(self) -> list[EnvRecord]:
+        if not self.state_dir.is_dir():
+            return []
+        return sorted((self._read(p) for p in self.state_dir.glob("*.json")), key=lambda r: r.created)
