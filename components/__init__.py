@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one per module, wired together by `environment.Environment`."""

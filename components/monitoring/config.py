@@ -1,0 +1,209 @@
+"""Prometheus configuration and alert rules derived from a profile.
+
+Pure functions: the Monitoring component renders them into a ConfigMap (or a
+PrometheusRule in operator mode), and `loadline local` runs a real Prometheus on
+loopback with exactly the same output, so what is tested locally is what deploys.
+
+Every alert carries an `slo` label naming the profile target it guards
+(`p95_ms`, `p99_ms`, `max_error_ratio`, `availability`, `min_rps`) or
+`dependency` for the component-down alerts, so a checker can map targets to rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadline.profile import Profile
+
+API_JOB = "loadline-api"
+REDIS_JOB = "redis"
+POSTGRES_JOB = "postgres"
+KSM_JOB = "kube-state-metrics"
+HPA_NAME = "loadline-api"
+
+_REQ = 'http_request_duration_seconds_count{job="%s"}' % API_JOB
+_BUCKET = 'http_request_duration_seconds_bucket{job="%s"}' % API_JOB
+_ERR = 'http_request_duration_seconds_count{job="%s",status=~"5.."}' % API_JOB
+
+# Multi-window burn rates from the Google SRE workbook: a fast burn pages, a slow burn tickets.
+BURN_RATES = (
+    {"name": "Fast", "long": "1h", "short": "5m", "factor": 14.4, "for": "2m", "severity": "page"},
+    {"name": "Slow", "long": "6h", "short": "30m", "factor": 6.0, "for": "15m", "severity": "ticket"},
+)
+
+
+def _num(value: float) -> str:
+    """A threshold as PromQL text without float noise (0.1 not 0.1000000000000000055)."""
+    text = f"{value:.10g}"
+    return text
+
+
+def _quantile(q: float, window: str = "5m") -> str:
+    return f"histogram_quantile({q}, sum by (le) (rate({_BUCKET}[{window}])))"
+
+
+def _error_ratio(window: str) -> str:
+    return f"(sum(rate({_ERR}[{window}])) or vector(0)) / sum(rate({_REQ}[{window}]))"
+
+
+def alert_rules(profile: Profile) -> dict[str, Any]:
+    """A Prometheus rule file `{"groups": [...]}` whose thresholds come from `profile.slo`."""
+    slo = profile.slo
+    env = profile.environment
+    common = {"environment": env}
+    slo_rules: list[dict[str, Any]] = [
+        {
+            "alert": "LoadlineApiLatencyP95High",
+            "expr": f"{_quantile(0.95)} > {_num(slo.p95_ms / 1000)}",
+            "for": "5m",
+            "labels": {**common, "severity": "page", "slo": "p95_ms"},
+            "annotations": {
+                "summary": f"API p95 latency above {_num(slo.p95_ms)} ms",
+                "description": f"p95 of http_request_duration_seconds over 5m exceeds the {env} SLO of {_num(slo.p95_ms)} ms.",
+            },
+        },
+    ]
+    if slo.p99_ms is not None:
+        slo_rules.append({
+            "alert": "LoadlineApiLatencyP99High",
+            "expr": f"{_quantile(0.99)} > {_num(slo.p99_ms / 1000)}",
+            "for": "5m",
+            "labels": {**common, "severity": "ticket", "slo": "p99_ms"},
+            "annotations": {
+                "summary": f"API p99 latency above {_num(slo.p99_ms)} ms",
+                "description": f"p99 of http_request_duration_seconds over 5m exceeds the {env} SLO of {_num(slo.p99_ms)} ms.",
+            },
+        })
+    slo_rules.append({
+        "alert": "LoadlineApiErrorRatioHigh",
+        "expr": f"{_error_ratio('5m')} > {_num(slo.max_error_ratio)}",
+        "for": "5m",
+        "labels": {**common, "severity": "page", "slo": "max_error_ratio"},
+        "annotations": {
+            "summary": f"API 5xx ratio above {_num(slo.max_error_ratio)}",
+            "description": f"Share of 5xx responses over 5m exceeds the {env} maximum error ratio of {_num(slo.max_error_ratio)}.",
+        },
+    })
+    budget = 1 - slo.availability
+    for burn in BURN_RATES:
+        threshold = _num(burn["factor"] * budget)
+        slo_rules.append({
+            "alert": f"LoadlineApiAvailabilityBurnRate{burn['name']}",
+            "expr": (f"({_error_ratio(burn['long'])}) > {threshold}"
+                     f" and ({_error_ratio(burn['short'])}) > {threshold}"),
+            "for": burn["for"],
+            "labels": {**common, "severity": burn["severity"], "slo": "availability"},
+            "annotations": {
+                "summary": f"Error budget of {_num(slo.availability)} availability burning {_num(burn['factor'])}x too fast",
+                "description": (f"5xx ratio over {burn['long']} and {burn['short']} is above {threshold} "
+                                f"({_num(burn['factor'])} x the {_num(budget)} error budget)."),
+            },
+        })
+    # Low traffic is not an outage, so this only tickets: it says the promised
+    # throughput is not being served, e.g. after a bad rollout drained the pods.
+    slo_rules.append({
+        "alert": "LoadlineApiThroughputBelowTarget",
+        "expr": f"(sum(rate({_REQ}[5m])) or vector(0)) < {_num(slo.min_rps)}",
+        "for": "15m",
+        "labels": {**common, "severity": "ticket", "slo": "min_rps"},
+        "annotations": {
+            "summary": f"API throughput below {_num(slo.min_rps)} requests/s",
+            "description": f"Served request rate over 5m is below the {env} target of {_num(slo.min_rps)} rps.",
+        },
+    })
+
+    dependency_rules: list[dict[str, Any]] = [
+        {
+            "alert": "LoadlineRedisDown",
+            "expr": f'redis_up{{job="{REDIS_JOB}"}} == 0 or up{{job="{REDIS_JOB}"}} == 0',
+            "for": "2m",
+            "labels": {**common, "severity": "page", "dependency": "redis"},
+            "annotations": {
+                "summary": "Redis node down",
+                "description": "redis_exporter reports redis_up 0, or the exporter itself is not scraped.",
+            },
+        },
+    ]
+    if profile.postgres.mode == "inCluster":
+        dependency_rules.append({
+            "alert": "LoadlinePostgresDown",
+            "expr": f'pg_up{{job="{POSTGRES_JOB}"}} == 0 or up{{job="{POSTGRES_JOB}"}} == 0',
+            "for": "2m",
+            "labels": {**common, "severity": "page", "dependency": "postgres"},
+            "annotations": {
+                "summary": "PostgreSQL down",
+                "description": "postgres_exporter reports pg_up 0, or the exporter itself is not scraped.",
+            },
+        })
+    hpa = f'horizontalpodautoscaler="{HPA_NAME}",namespace="{profile.namespace}"'
+    dependency_rules.append({
+        "alert": "LoadlineApiHpaAtMax",
+        "expr": (f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}"
+                 f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}"),
+        "for": "15m",
+        "labels": {**common, "severity": "ticket", "dependency": "capacity"},
+        "annotations": {
+            "summary": f"API autoscaler at its maximum of {profile.api.hpa.max_replicas} replicas",
+            "description": "The HPA cannot add replicas; raise api.hpa.maxReplicas or the cluster's capacity.",
+        },
+    })
+    return {"groups": [
+        {"name": "loadline-slo", "rules": slo_rules},
+        {"name": "loadline-dependencies", "rules": dependency_rules},
+    ]}
+
+
+def _static_job(job: str, targets: list[str], interval: str) -> dict[str, Any]:
+    return {"job_name": job, "scrape_interval": interval,
+            "static_configs": [{"targets": list(targets)}]}
+
+
+def prometheus_config(profile: Profile, *, api_targets: list[str], redis_targets: list[str],
+                      postgres_targets: list[str], rule_files: list[str],
+                      api_kubernetes_namespace: str | None = None,
+                      extra_targets: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The content of prometheus.yml.
+
+    `api_targets` are static host:port targets (loopback for `loadline local`). In a
+    cluster the API scales under an HPA, so pass `api_kubernetes_namespace` instead:
+    the API job then discovers every ready pod behind the API Service. `extra_targets`
+    adds static jobs (kube-state-metrics, Grafana) by job name.
+    """
+    interval = profile.monitoring.scrape_interval
+    jobs: list[dict[str, Any]] = [_static_job("prometheus", ["localhost:9090"], interval)]
+    if api_kubernetes_namespace:
+        jobs.append({
+            "job_name": API_JOB,
+            "scrape_interval": interval,
+            "kubernetes_sd_configs": [{"role": "endpoints",
+                                       "namespaces": {"names": [api_kubernetes_namespace]}}],
+            "relabel_configs": [
+                {"source_labels": ["__meta_kubernetes_service_label_app_kubernetes_io_component"],
+                 "regex": "api", "action": "keep"},
+                {"source_labels": ["__meta_kubernetes_endpoint_port_name"],
+                 "regex": "http", "action": "keep"},
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+                {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            ],
+        })
+    else:
+        jobs.append(_static_job(API_JOB, api_targets, interval))
+    if redis_targets:
+        jobs.append(_static_job(REDIS_JOB, redis_targets, interval))
+    if postgres_targets:
+        jobs.append(_static_job(POSTGRES_JOB, postgres_targets, interval))
+    for job, targets in (extra_targets or {}).items():
+        entry = _static_job(job, targets, interval)
+        if job == KSM_JOB:
+            # kube-state-metrics reports about other objects: keep its namespace labels.
+            entry["honor_labels"] = True
+        jobs.append(entry)
+    return {
+        "global": {
+            "scrape_interval": interval,
+            "evaluation_interval": interval,
+            "external_labels": {"environment": profile.environment, "namespace": profile.namespace},
+        },
+        "rule_files": list(rule_files),
+        "scrape_configs": jobs,
+    }

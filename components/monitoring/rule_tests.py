@@ -1,0 +1,138 @@
+"""promtool unit tests for `alert_rules(profile)`, generated from the same profile.
+
+Each SLO alert gets a breach case (series built to land past the profile's
+threshold: the alert must fire with its exact labels) and a compliant case (series
+built to stay inside it: the alert must stay silent). Because the series are derived
+from the thresholds, the tests follow every stack's numbers and fail if a rule's
+expression, threshold, `for` or labels drift from what the profile promises.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from components.monitoring.config import API_JOB, BURN_RATES, HPA_NAME, POSTGRES_JOB, REDIS_JOB, _num, alert_rules
+from loadline.profile import Profile
+
+_PER_MIN = 10000  # requests per minute in synthetic series: large enough for integer error counts
+
+
+def _rule(rules: dict[str, Any], alert: str) -> dict[str, Any]:
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if rule["alert"] == alert:
+                return rule
+    raise KeyError(alert)
+
+
+def _expect(rule: dict[str, Any], **series_labels: str) -> list[dict[str, Any]]:
+    return [{"exp_labels": {**series_labels, **rule["labels"]},
+             "exp_annotations": dict(rule["annotations"])}]
+
+
+def _counter(per_min: float, minutes: int) -> str:
+    return f"0+{_num(per_min)}x{minutes}"
+
+
+def _latency_case(threshold_s: float, quantile: float, breach: bool, minutes: int) -> list[dict[str, str]]:
+    """Buckets at threshold/2 and 2*threshold. Breach: half the requests above threshold/2,
+    so the interpolated quantile lands near 1.85x the threshold. Compliant: every request
+    is under threshold/2."""
+    low, high = threshold_s / 2, threshold_s * 2
+    under_low = (1 - (1 - quantile) * 10) * _PER_MIN if breach else _PER_MIN
+    sel = f'job="{API_JOB}",route="/v1/events/{{event_id}}",method="GET",status="200"'
+    return [
+        {"series": f'http_request_duration_seconds_bucket{{{sel},le="{_num(low)}"}}', "values": _counter(under_low, minutes)},
+        {"series": f'http_request_duration_seconds_bucket{{{sel},le="{_num(high)}"}}', "values": _counter(_PER_MIN, minutes)},
+        {"series": f'http_request_duration_seconds_bucket{{{sel},le="+Inf"}}', "values": _counter(_PER_MIN, minutes)},
+        {"series": f"http_request_duration_seconds_count{{{sel}}}", "values": _counter(_PER_MIN, minutes)},
+    ]
+
+
+def _traffic(errors_per_min: float, minutes: int, total_per_min: float = _PER_MIN,
+             error_values: str | None = None) -> list[dict[str, str]]:
+    base = f'job="{API_JOB}",route="/v1/events",method="POST"'
+    return [
+        {"series": f'http_request_duration_seconds_count{{{base},status="500"}}',
+         "values": error_values or _counter(errors_per_min, minutes)},
+        {"series": f'http_request_duration_seconds_count{{{base},status="201"}}',
+         "values": _counter(total_per_min - errors_per_min, minutes)},
+    ]
+
+
+def _minutes(window: str) -> int:
+    return int(window[:-1]) * (60 if window.endswith("h") else 1)
+
+
+def _case(series: list[dict[str, str]], eval_time: str, alert: str, expected: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"interval": "1m", "input_series": series,
+            "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": expected}]}
+
+
+def rule_tests(profile: Profile, rule_file: str = "rules.yml") -> dict[str, Any]:
+    """A promtool test file for the rules of `profile`, reading them from `rule_file`."""
+    rules = alert_rules(profile)
+    slo = profile.slo
+    tests: list[dict[str, Any]] = []
+
+    latency = [("LoadlineApiLatencyP95High", 0.95, slo.p95_ms)]
+    if slo.p99_ms is not None:
+        latency.append(("LoadlineApiLatencyP99High", 0.99, slo.p99_ms))
+    for alert, q, ms in latency:
+        rule = _rule(rules, alert)
+        tests.append(_case(_latency_case(ms / 1000, q, True, 20), "15m", alert, _expect(rule)))
+        tests.append(_case(_latency_case(ms / 1000, q, False, 20), "15m", alert, []))
+
+    rule = _rule(rules, "LoadlineApiErrorRatioHigh")
+    breach = min(_PER_MIN, math.ceil(_PER_MIN * slo.max_error_ratio * 2) or 1)
+    within = math.floor(_PER_MIN * slo.max_error_ratio / 2)
+    tests.append(_case(_traffic(breach, 20), "15m", "LoadlineApiErrorRatioHigh", _expect(rule)))
+    tests.append(_case(_traffic(within, 20), "15m", "LoadlineApiErrorRatioHigh", []))
+
+    budget = 1 - slo.availability
+    for burn in BURN_RATES:
+        alert = f"LoadlineApiAvailabilityBurnRate{burn['name']}"
+        rule = _rule(rules, alert)
+        long_min = _minutes(burn["long"])
+        minutes = long_min + 20
+        eval_time = f"{long_min + 15}m"
+        threshold = burn["factor"] * budget
+        fast_errors = min(_PER_MIN, math.ceil(_PER_MIN * threshold * 2))
+        tests.append(_case(_traffic(fast_errors, minutes), eval_time, alert, _expect(rule)))
+        tests.append(_case(_traffic(math.floor(_PER_MIN * threshold / 2), minutes), eval_time, alert, []))
+        # Burned over the long window but recovered in the short one: the AND must hold it back.
+        stop = long_min
+        recovered = f"0+{fast_errors}x{stop} {fast_errors * stop}+0x{minutes - stop}"
+        tests.append(_case(_traffic(fast_errors, minutes, error_values=recovered),
+                           f"{stop + _minutes(burn['short']) + 5}m", alert, []))
+
+    rule = _rule(rules, "LoadlineApiThroughputBelowTarget")
+    if slo.min_rps > 0:
+        tests.append(_case(_traffic(0, 40, total_per_min=slo.min_rps * 60 / 2), "30m",
+                           "LoadlineApiThroughputBelowTarget", _expect(rule)))
+    tests.append(_case(_traffic(0, 40, total_per_min=max(slo.min_rps, 1) * 60 * 2), "30m",
+                       "LoadlineApiThroughputBelowTarget", []))
+
+    dependencies = [("LoadlineRedisDown", "redis_up", REDIS_JOB, "redis-0:9121")]
+    if profile.postgres.mode == "inCluster":
+        dependencies.append(("LoadlinePostgresDown", "pg_up", POSTGRES_JOB, "postgres-0:9187"))
+    for alert, metric, job, instance in dependencies:
+        rule = _rule(rules, alert)
+        labels = f'job="{job}",instance="{instance}"'
+        up = [{"series": f"up{{{labels}}}", "values": "1x20"}]
+        tests.append(_case([{"series": f"{metric}{{{labels}}}", "values": "1x5 0x15"}] + up, "10m",
+                           alert, _expect(rule, job=job, instance=instance)))
+        tests.append(_case([{"series": f"{metric}{{{labels}}}", "values": "1x20"}] + up, "10m", alert, []))
+
+    rule = _rule(rules, "LoadlineApiHpaAtMax")
+    hpa = f'horizontalpodautoscaler="{HPA_NAME}",namespace="{profile.namespace}"'
+    top = profile.api.hpa.max_replicas
+    for current, expected in ((top, _expect(rule, horizontalpodautoscaler=HPA_NAME, namespace=profile.namespace)),
+                              (top - 1, [])):
+        tests.append(_case([
+            {"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "values": f"{current}x30"},
+            {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "values": f"{top}x30"},
+        ], "20m", "LoadlineApiHpaAtMax", expected))
+
+    return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
