@@ -25,6 +25,7 @@ def _root() -> None:
 COMMAND_MODULES: list[str] = [
     "profile",
     "loadtest",
+    "local",
     "env",
 ]
 

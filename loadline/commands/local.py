@@ -1,0 +1,80 @@
+"""`loadline local up|status|down`: the stack's topology on this machine's loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from loadline.local import env
+from loadline.local.progress import steps
+from loadline.local.prometheus import PrometheusConfigError
+from loadline.local.state import workdir
+from loadline.profile import ProfileError, load_profile
+
+local_app = typer.Typer(help="Run a stack's topology on this machine (loopback only).",
+                        no_args_is_help=True)
+
+WORKDIR_OPT = typer.Option(None, "--workdir", help="state directory (default .loadline/local, or LOADLINE_LOCAL_DIR)")
+
+
+def bring_up(stack: str, wd: Path, console: Console) -> dict:
+    """Shared by `local up` and `demo`: raises LocalError/ProfileError with a clear message."""
+    profile = load_profile(stack)
+    with steps(console, f"local up ({stack})") as step:
+        try:
+            state = env.up(profile, stack, wd, step)
+        except PrometheusConfigError as exc:
+            raise env.LocalError(str(exc)) from None
+    return state
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(local_app, name="local")
+
+
+@local_app.command("up")
+def up_cmd(stack: str = typer.Option("local", "--stack", help="stack whose profile describes the topology"),
+           wd: Path = WORKDIR_OPT) -> None:
+    """Start PostgreSQL, Redis, the API (migrated) and Prometheus; wait until all are ready."""
+    console = Console()
+    try:
+        state = bring_up(stack, workdir(wd), console)
+    except (ProfileError, env.LocalError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    console.print(f"api: {state['api_url']}  prometheus: {state['prometheus_url']}")
+    console.print(f"API key: {state['api_key_file']}  (stop with `loadline local down`)")
+
+
+@local_app.command("status")
+def status_cmd(as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+               wd: Path = WORKDIR_OPT) -> None:
+    """Show each component's URL and whether it answers; exit 1 when something is down."""
+    state = env.status(workdir(wd))
+    if state is None:
+        if as_json:
+            typer.echo(json.dumps({"up": False, "api_url": None, "prometheus_url": None, "components": {}}))
+        else:
+            typer.echo("local environment: not running")
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(state, indent=2))
+    else:
+        console = Console()
+        console.print(f"local environment ({state['stack']}) in {state['workdir']}")
+        for name, comp in state["components"].items():
+            mark = "[green]up[/]" if comp["up"] else "[red]down[/]"
+            where = comp["url"] if name not in ("postgres",) else f"127.0.0.1:{comp['port']}"
+            console.print(f"  {name:<11} {mark:<20} {where}")
+    raise typer.Exit(0 if state["up"] else 1)
+
+
+@local_app.command("down")
+def down_cmd(wd: Path = WORKDIR_OPT) -> None:
+    """Stop every process the local environment started (also after a failed `up`)."""
+    path = workdir(wd)
+    env.down(path)
+    typer.echo(f"local environment: down (no process left from {path})")

@@ -1,0 +1,218 @@
+"""`loadline local up|status|down`: the profile's topology as real processes on loopback.
+
+PostgreSQL, Redis (standalone or a real cluster) and their pid files come from
+`loadline.services`; the API (`python -m app serve`, N workers) and Prometheus
+are started here. `up` either finishes with everything ready or stops whatever
+it had started; `down` stops everything recorded in the working directory,
+whichever process started it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from loadline.local import processes
+from loadline.local import prometheus as prom
+from loadline.local.state import read_state, write_api_key, write_state, API_KEY_FILE, STATE_FILE
+from loadline.profile import REPO_ROOT, Profile
+
+READY_TIMEOUT_S = 90
+MIGRATE_TIMEOUT_S = 120
+# Directories `up` recreates on each start; logs stay until the next `up` for post-mortems.
+DATA_DIRS = ("postgres", "redis", "api", "prometheus")
+
+
+class LocalError(Exception):
+    """`up` could not finish; the message says which step and why."""
+
+
+Step = Callable[[str], None]
+
+
+def _wait_http(url: str, timeout_s: float, what: str, check_pid: Callable[[], bool] | None = None,
+               log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            resp = requests.get(url, timeout=2)
+            if resp.status_code == 200:
+                return
+            last = f"{resp.status_code} {resp.text[:200]}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        if check_pid is not None and not check_pid():
+            tail = log.read_text()[-1500:] if log and log.exists() else ""
+            raise LocalError(f"{what} exited before it was ready; {log} ends with:\n{tail}")
+        time.sleep(0.3)
+    raise LocalError(f"{what} not ready at {url} after {timeout_s} s ({last})")
+
+
+def _free_port() -> int:
+    from loadline.services import free_port
+    return free_port()
+
+
+def _api_env(profile: Profile, wd: Path, *, db_url: str, redis_url: str, api_key: str, port: int) -> dict:
+    multiproc = wd / "api" / "prometheus-multiproc"
+    multiproc.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "EVENTS_ENVIRONMENT": "development",
+        "EVENTS_DATABASE_URL": db_url,
+        "EVENTS_REDIS_MODE": profile.redis.mode,
+        "EVENTS_REDIS_URL": redis_url,
+        "EVENTS_API_KEYS": api_key,
+        "EVENTS_HOST": "127.0.0.1",
+        "EVENTS_PORT": str(port),
+        "EVENTS_WORKERS": str(profile.api.workers),
+        "EVENTS_CACHE_TTL_SECONDS": str(profile.api.cache_ttl_seconds),
+        "EVENTS_RATE_LIMIT_PER_SECOND": str(profile.api.rate_limit.per_second),
+        "EVENTS_RATE_LIMIT_BURST": str(profile.api.rate_limit.burst),
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+    }
+
+
+def is_up(wd: Path) -> bool:
+    return read_state(wd) is not None or bool(processes.names(wd))
+
+
+def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
+    """Bring the topology up and return the state; on any failure stop what was started."""
+    from loadline.services import start_postgres, start_redis, start_redis_cluster
+
+    if is_up(wd):
+        raise LocalError(f"a local environment is already recorded in {wd}; run `loadline local down` first")
+    wd.mkdir(parents=True, exist_ok=True)
+    for name in DATA_DIRS:
+        shutil.rmtree(wd / name, ignore_errors=True)
+    (wd / "logs").mkdir(exist_ok=True)
+    try:
+        step("PostgreSQL")
+        pg = start_postgres(wd / "postgres")
+        step(f"Redis ({profile.redis.mode})")
+        if profile.redis.mode == "cluster":
+            redis = start_redis_cluster(wd / "redis", masters=profile.redis.shards,
+                                        replicas_per_master=profile.redis.replicas_per_shard)
+            redis_nodes = len(redis.nodes)
+        else:
+            redis = start_redis(wd / "redis")
+            redis_nodes = 1
+        api_key = secrets.token_urlsafe(32)
+        write_api_key(wd, api_key)
+        port = _free_port()
+        env = _api_env(profile, wd, db_url=pg.url, redis_url=redis.url, api_key=api_key, port=port)
+        step("migrations")
+        try:
+            res = subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=REPO_ROOT,
+                                 capture_output=True, text=True, timeout=MIGRATE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise LocalError(f"`python -m app migrate` did not finish in {MIGRATE_TIMEOUT_S} s") from None
+        (wd / "logs" / "migrate.log").write_text(res.stdout + res.stderr)
+        if res.returncode != 0:
+            raise LocalError(f"`python -m app migrate` exited {res.returncode}:\n{(res.stdout + res.stderr)[-1500:]}")
+        step(f"API ({profile.api.workers} workers)")
+        api_log = wd / "logs" / "api.log"
+        processes.spawn(wd, "api", [sys.executable, "-m", "app", "serve"], env=env, log=api_log,
+                        cwd=REPO_ROOT)
+        api_url = f"http://127.0.0.1:{port}"
+        _wait_http(f"{api_url}/readyz", READY_TIMEOUT_S, "the API",
+                   lambda: processes.alive(wd, "api"), api_log)
+        step("Prometheus")
+        prom_port = _free_port()
+        listen = f"127.0.0.1:{prom_port}"
+        config = prom.write_config(profile, wd / "prometheus", api_target=f"127.0.0.1:{port}",
+                                   listen=listen)
+        prom_log = wd / "logs" / "prometheus.log"
+        processes.spawn(wd, "prometheus",
+                        prom.command(config, wd / "prometheus" / "data", listen,
+                                     profile.monitoring.retention),
+                        env=dict(os.environ), log=prom_log)
+        prom_url = f"http://{listen}"
+        _wait_http(f"{prom_url}/-/ready", READY_TIMEOUT_S, "Prometheus",
+                   lambda: processes.alive(wd, "prometheus"), prom_log)
+    except BaseException:
+        # Ctrl-C or a failed step: leave nothing behind.
+        down(wd)
+        raise
+    state = {
+        "stack": stack,
+        "workdir": str(wd),
+        "api_url": api_url,
+        "prometheus_url": prom_url,
+        "api_key_file": str(wd / API_KEY_FILE),
+        "components": {
+            "postgres": {"url": pg.url, "port": pg.port},
+            "redis": {"mode": profile.redis.mode, "url": redis.url, "nodes": redis_nodes},
+            "api": {"url": api_url, "workers": profile.api.workers, "log": str(api_log)},
+            "prometheus": {"url": prom_url, "config": str(config), "log": str(prom_log)},
+        },
+    }
+    write_state(wd, state)
+    return state
+
+
+def _tcp_open(url: str) -> bool:
+    """Any of the (comma-separated) URLs' host:port accepts a connection."""
+    for part in url.split(","):
+        p = urlsplit(part.strip())
+        try:
+            with socket.create_connection((p.hostname, p.port), timeout=1):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _api_scraped(prom_url: str) -> bool:
+    try:
+        targets = requests.get(f"{prom_url}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+    return any(t["labels"].get("job") == "loadline-api" and t["health"] == "up" for t in targets)
+
+
+def status(wd: Path) -> dict | None:
+    """The recorded state with each component's live health, or None when nothing is up."""
+    state = read_state(wd)
+    if state is None:
+        return None
+    c = state["components"]
+    c["postgres"]["up"] = _tcp_open(c["postgres"]["url"])
+    c["redis"]["up"] = _tcp_open(c["redis"]["url"])
+    c["api"]["up"] = processes.alive(wd, "api") and _http_ok(f"{state['api_url']}/readyz")
+    c["prometheus"]["up"] = processes.alive(wd, "prometheus") and _http_ok(f"{state['prometheus_url']}/-/ready")
+    c["prometheus"]["scraping_api"] = c["prometheus"]["up"] and _api_scraped(state["prometheus_url"])
+    state["up"] = all(comp["up"] for comp in c.values())
+    return state
+
+
+def down(wd: Path) -> list[str]:
+    """Stop every process recorded under `wd`; returns the names that were running."""
+    from loadline.services import stop_all
+
+    stopped = [name for name in processes.names(wd) if processes.stop(wd, name)]
+    # The launchers record pids under the directory each was given.
+    for d in (wd / "postgres", wd / "redis", wd):
+        if d.exists():
+            stop_all(d)
+    (wd / STATE_FILE).unlink(missing_ok=True)
+    return stopped
