@@ -37,15 +37,15 @@ import yaml
 from pulumi import automation as auto
 
 from loadline.envs.errors import EnvError
+from loadline.envs.registry import state_root as default_state_root
 from loadline.profile import REPO_ROOT, STACKS_DIR
 
-STATE_ROOT = REPO_ROOT / ".loadline"
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 OnOutput = Callable[[str], None]
 
 
-def default_backend_url(state_root: Path = STATE_ROOT) -> str:
-    return f"file://{state_root / 'state'}"
+def default_backend_url(root: Path | None = None) -> str:
+    return f"file://{(root or default_state_root()) / 'state'}"
 
 
 @dataclass
@@ -54,19 +54,20 @@ class DriverSettings:
 
     backend_url: str
     secrets_provider: str = "passphrase"
-    state_root: Path = STATE_ROOT
+    state_root: Path = field(default_factory=default_state_root)
     repo_root: Path = REPO_ROOT
     stacks_dir: Path = STACKS_DIR
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @classmethod
     def resolve(cls, backend: str | None, secrets_provider: str | None,
-                state_root: Path = STATE_ROOT, **kw: Any) -> "DriverSettings":
-        environ = kw.pop("environ", None)
+                root: Path | None = None, environ: Mapping[str, str] | None = None,
+                **kw: Any) -> "DriverSettings":
+        root = root or default_state_root()
         environ = dict(os.environ) if environ is None else dict(environ)
-        url = backend or environ.get("PULUMI_BACKEND_URL") or default_backend_url(state_root)
+        url = backend or environ.get("PULUMI_BACKEND_URL") or default_backend_url(root)
         return cls(backend_url=url, secrets_provider=secrets_provider or "passphrase",
-                   state_root=state_root, environ=environ, **kw)
+                   state_root=root, environ=environ, **kw)
 
     def env_vars(self) -> dict[str, str]:
         """Variables for every pulumi command the workspace runs."""
@@ -78,10 +79,10 @@ class DriverSettings:
         return env
 
 
-def ensure_passphrase_file(state_root: Path = STATE_ROOT) -> Path:
-    path = state_root / "passphrase"
+def ensure_passphrase_file(root: Path) -> Path:
+    path = root / "passphrase"
     if not path.exists():
-        state_root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(32) + "\n")

@@ -21,7 +21,11 @@ from loadline.envs.errors import EnvError
 from loadline.envs.names import validate_name
 from loadline.profile import REPO_ROOT
 
-STATE_DIR = REPO_ROOT / ".loadline" / "envs"
+
+
+def state_root() -> Path:
+    """`.loadline/` in the repo; LOADLINE_STATE_DIR moves it (tests, CI caches)."""
+    return Path(os.environ.get("LOADLINE_STATE_DIR") or REPO_ROOT / ".loadline")
 
 Verdict = Literal["pass", "missed", "error"]
 
@@ -35,6 +39,7 @@ class EnvRecord(BaseModel):
     created: datetime
     expires: datetime
     backend: str
+    secrets_provider: str = "passphrase"
     finished: bool = False
     api_url: str | None = None
     last_verdict: Verdict | None = None
@@ -51,8 +56,8 @@ class EnvRecord(BaseModel):
 
 
 class Registry:
-    def __init__(self, state_dir: Path = STATE_DIR):
-        self.state_dir = state_dir
+    def __init__(self, state_dir: Path | None = None):
+        self.state_dir = state_dir or state_root() / "envs"
 
     def _path(self, name: str) -> Path:
         return self.state_dir / f"{validate_name(name)}.json"
