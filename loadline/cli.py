@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "profile",
     "loadtest",
     "local",
+    "demo",
     "env",
 ]
 
