@@ -1,0 +1,256 @@
+"""ApiService: the events API as Deployment + Service + HPA + PDB + migrations Job + NetworkPolicy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components import common
+from components.images import API_UID
+from loadline.profile import Profile
+
+PORT = 8000
+METRICS_JOB = "loadline-api"
+
+
+@dataclass
+class ApiServiceArgs:
+    profile: Profile
+    """The validated environment profile; sizing, HPA and service settings come from `profile.api`."""
+    namespace: pulumi.Input[str]
+    """Namespace to deploy into (an Output of the Namespace, so every child waits for it)."""
+    image: pulumi.Input[str]
+    """Pinned image reference of the service."""
+    database_secret_name: pulumi.Input[str]
+    """Secret holding the database connection URL under the key `url`."""
+    redis_url: pulumi.Input[str]
+    """EVENTS_REDIS_URL: one redis:// URL (standalone) or comma-separated cluster startup nodes."""
+    external_database: bool = False
+    """True when PostgreSQL lives outside the cluster: egress to port 5432 anywhere is allowed."""
+    migrate_after: Sequence[pulumi.Resource] = field(default_factory=list)
+    """Resources the migrations Job waits for (the database and its Secret, Redis)."""
+    extra_labels: dict[str, str] = field(default_factory=dict)
+    """Stack-wide labels (`loadline:labels`) added to every object."""
+
+
+class ApiService(pulumi.ComponentResource):
+    """The API and everything that keeps it healthy under load."""
+
+    url: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    hpa_name: pulumi.Output[str]
+    api_keys_secret_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("loadline:api:ApiService", name, None, opts)
+        p = args.profile
+        api = p.api
+        ns = args.namespace
+        version = p.image.tag
+        lbl = common.labels(name=name, instance=p.namespace, component="api", version=version,
+                            extra=args.extra_labels)
+        sel = common.selector(name=name, instance=p.namespace)
+        child = pulumi.ResourceOptions(parent=self)
+
+        api_key = random.RandomPassword(f"{name}-api-key", length=40, special=False, opts=child)
+        keys_secret = k8s.core.v1.Secret(
+            f"{name}-keys",
+            metadata=common.metadata(f"{name}-keys", ns, lbl),
+            type="Opaque",
+            string_data={"EVENTS_API_KEYS": api_key.result},
+            opts=child,
+        )
+
+        env = self._env(args, keys_secret.metadata.name)
+        volumes = [common.tmp_volume("tmp", "256Mi"), common.tmp_volume("metrics", "64Mi")]
+        mounts = [{"name": "tmp", "mountPath": "/tmp"},
+                  {"name": "metrics", "mountPath": "/tmp/prometheus"}]
+        container_base = {
+            "image": args.image,
+            "imagePullPolicy": "IfNotPresent",
+            "env": env,
+            "resources": common.resources(api.resources),
+            "securityContext": common.container_security(API_UID),
+            "volumeMounts": mounts,
+        }
+        pod_base = {
+            "automountServiceAccountToken": False,
+            "securityContext": common.pod_security(API_UID, fs_group=API_UID),
+            "volumes": volumes,
+        }
+
+        migrate_name = f"{name}-migrate"
+        migrate_lbl = common.labels(name=migrate_name, instance=p.namespace, component="api",
+                                    version=version, extra=args.extra_labels)
+        # An ordinary Job (not a hook) that Pulumi awaits to completion; the Deployment
+        # depends on it, so a new image never serves traffic before its schema exists.
+        migrate = k8s.batch.v1.Job(
+            migrate_name,
+            metadata=common.metadata(migrate_name, ns, migrate_lbl),
+            spec={
+                "backoffLimit": 6,
+                "activeDeadlineSeconds": 900,
+                "template": {
+                    "metadata": {"labels": migrate_lbl},
+                    "spec": {**pod_base, "restartPolicy": "OnFailure", "containers": [{
+                        **container_base, "name": "migrate",
+                        "command": ["python", "-m", "app", "migrate"],
+                    }]},
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=list(args.migrate_after),
+                # The pod template is immutable and the name is fixed: replace by delete first.
+                delete_before_replace=True,
+                custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),
+            ),
+        )
+
+        # No spec.replicas: the HPA owns the replica count. Setting it here would fight
+        # the HPA on every `pulumi up` (server-side apply field ownership).
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=common.metadata(name, ns, lbl),
+            spec={
+                "selector": {"matchLabels": sel},
+                "revisionHistoryLimit": 5,
+                "strategy": {"type": "RollingUpdate",
+                             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+                "template": {
+                    "metadata": {"labels": lbl},
+                    "spec": {
+                        **pod_base,
+                        "terminationGracePeriodSeconds": 30,
+                        "topologySpreadConstraints": common.spread(sel, strict=False),
+                        "affinity": common.anti_affinity(sel),
+                        "containers": [{
+                            **container_base,
+                            "name": "api",
+                            "command": ["python", "-m", "app", "serve"],
+                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                            "startupProbe": common.http_probe("/healthz", "http", period=5, failures=30, delay=2),
+                            "livenessProbe": common.http_probe("/healthz", "http", period=10, failures=3),
+                            "readinessProbe": common.http_probe("/readyz", "http", period=5, failures=2),
+                        }],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[migrate],
+                custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
+            ),
+        )
+
+        svc_lbl = {**lbl, "loadline.dev/job": METRICS_JOB}
+        service = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, ns, svc_lbl),
+            spec={"type": "ClusterIP", "selector": sel,
+                  "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child,
+        )
+
+        hpa = api.hpa
+        autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=common.metadata(name, ns, lbl),
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
+                "minReplicas": hpa.min_replicas,
+                "maxReplicas": hpa.max_replicas,
+                "metrics": [{"type": "Resource", "resource": {
+                    "name": "cpu", "target": {"type": "Utilization", "averageUtilization": hpa.cpu_target_percent}}}],
+                "behavior": {
+                    "scaleUp": {"stabilizationWindowSeconds": hpa.scale_up.stabilization_seconds,
+                                "selectPolicy": "Max",
+                                "policies": [{"type": "Percent", "value": hpa.scale_up.percent,
+                                              "periodSeconds": hpa.scale_up.period_seconds}]},
+                    "scaleDown": {"stabilizationWindowSeconds": hpa.scale_down.stabilization_seconds,
+                                  "selectPolicy": "Max",
+                                  "policies": [{"type": "Percent", "value": hpa.scale_down.percent,
+                                                "periodSeconds": hpa.scale_down.period_seconds}]},
+                },
+            },
+            opts=child,
+        )
+
+        # minAvailable stays below the HPA floor so a drain can always evict one pod.
+        budget: dict[str, Any] = ({"minAvailable": hpa.min_replicas - 1} if hpa.min_replicas >= 2
+                                  else {"maxUnavailable": 1})
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=common.metadata(name, ns, lbl),
+            spec={**budget, "selector": {"matchLabels": sel}},
+            opts=child,
+        )
+
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, ns, lbl),
+            spec=self._network_policy(args),
+            opts=child,
+        )
+
+        self.service_name = service.metadata.name
+        self.hpa_name = autoscaler.metadata.name
+        self.api_keys_secret_name = keys_secret.metadata.name
+        self.url = pulumi.Output.concat("http://", service.metadata.name, ".", p.namespace, ".svc.cluster.local")
+        self.register_outputs({
+            "url": self.url,
+            "service_name": self.service_name,
+            "hpa_name": self.hpa_name,
+            "api_keys_secret_name": self.api_keys_secret_name,
+        })
+
+    @staticmethod
+    def _env(args: ApiServiceArgs, keys_secret: pulumi.Input[str]) -> list[dict[str, Any]]:
+        p = args.profile
+        api = p.api
+        production = p.environment in ("staging", "prod")
+        plain = {
+            "EVENTS_ENVIRONMENT": "production" if production else "development",
+            "EVENTS_REDIS_MODE": "cluster" if p.redis.mode == "cluster" else "standalone",
+            "EVENTS_HOST": "0.0.0.0",
+            "EVENTS_PORT": str(PORT),
+            "EVENTS_WORKERS": str(api.workers),
+            "EVENTS_CACHE_TTL_SECONDS": str(api.cache_ttl_seconds),
+            "EVENTS_RATE_LIMIT_PER_SECOND": f"{api.rate_limit.per_second:g}",
+            "EVENTS_RATE_LIMIT_BURST": str(api.rate_limit.burst),
+            "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus",
+        }
+        env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in plain.items()]
+        env.append({"name": "EVENTS_REDIS_URL", "value": args.redis_url})
+        env.append({"name": "EVENTS_DATABASE_URL",
+                    "valueFrom": {"secretKeyRef": {"name": args.database_secret_name, "key": "url"}}})
+        env.append({"name": "EVENTS_API_KEYS",
+                    "valueFrom": {"secretKeyRef": {"name": keys_secret, "key": "EVENTS_API_KEYS"}}})
+        return env
+
+    @staticmethod
+    def _network_policy(args: ApiServiceArgs) -> dict[str, Any]:
+        instance = args.profile.namespace
+
+        def pods(component: str) -> dict[str, Any]:
+            return {"podSelector": {"matchLabels": {"app.kubernetes.io/component": component,
+                                                    "app.kubernetes.io/instance": instance}}}
+
+        egress: list[dict[str, Any]] = [
+            {"to": [pods("redis")], "ports": [{"protocol": "TCP", "port": 6379}]},
+        ]
+        if args.external_database:
+            egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 5432}]})
+        else:
+            egress.append({"to": [pods("postgres")], "ports": [{"protocol": "TCP", "port": 5432}]})
+        return {
+            # Both the serving pods and the migrations Job carry component=api.
+            "podSelector": {"matchLabels": {"app.kubernetes.io/component": "api",
+                                            "app.kubernetes.io/instance": instance}},
+            "policyTypes": ["Ingress", "Egress"],
+            # The API is the public entry point: any source may reach its port.
+            "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
+            "egress": egress,
+        }
