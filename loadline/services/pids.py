@@ -74,14 +74,38 @@ def _terminate(entries: list[dict], timeout_s: float) -> list[int]:
             procs.append(proc)
         except psutil.NoSuchProcess:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=timeout_s)
+    alive = _wait_exited(procs, timeout_s)
     for proc in alive:
         try:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    psutil.wait_procs(alive, timeout=5)
+    _wait_exited(alive, 5)
     return [p.pid for p in procs]
+
+
+def _exited(proc: psutil.Process) -> bool:
+    # A zombie has exited; only its parent (maybe another process) can reap it.
+    try:
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            try:
+                proc.wait(timeout=0)  # reaps it when it is our own child
+            except (psutil.TimeoutExpired, ChildProcessError):
+                pass
+            return True
+        return not proc.is_running()
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_exited(procs: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout_s
+    alive = list(procs)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if not _exited(p)]
+        if alive:
+            time.sleep(0.05)
+    return alive
 
 
 def stop_all(workdir: Path, timeout_s: float = 15.0) -> list[int]:

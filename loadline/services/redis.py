@@ -79,8 +79,10 @@ class RedisServer:
                                    f"\n  log tail ({self.log_file}):\n{log_tail(self.log_file)}")
             try:
                 with self.client() as c:
-                    if c.ping():
+                    # Our own process must answer, not whatever else holds the port.
+                    if c.info("server").get("process_id") == self.proc.pid:
                         return
+                    last = "another process answers on this port"
             except redis_sync.RedisError as exc:
                 last = str(exc)
             time.sleep(0.05)

@@ -13,6 +13,7 @@ import pytest
 import redis as redis_sync
 
 from loadline.services import ServiceError, start_postgres, start_redis, stop_all
+from loadline.services.pids import wait_gone
 from loadline.services.ports import port_is_free
 
 
@@ -59,7 +60,8 @@ def test_stop_all_from_another_process_stops_everything():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert out.stdout.strip() == "2", out.stderr
         r.proc.wait(timeout=10)  # reap our own child so it is not left as a zombie
-        assert not any(psutil.pid_exists(p) for p in recorded)
+        # Exited (a zombie waiting for init to reap it counts as exited).
+        assert all(wait_gone(p, 10) for p in recorded)
         assert port_is_free(pg.port) and port_is_free(r.port)
         assert list((wd / "pids").glob("*.json")) == []
     finally:
