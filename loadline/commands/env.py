@@ -22,7 +22,10 @@ from loadline.envs.names import validate_name
 from loadline.envs.preflight import preflight
 from loadline.envs.registry import EnvRecord, Registry
 from loadline.envs.ttl import format_ttl, parse_ttl
-from loadline.profile import REPO_ROOT, ProfileError, stack_file
+from loadline.profile import REPO_ROOT, STACKS_DIR, ProfileError, stack_file
+
+# Module-level so tests can point the commands at a private copy of stacks/.
+STACKS = STACKS_DIR
 
 env_app = typer.Typer(
     name="env",
@@ -76,7 +79,7 @@ def _remove(name: str, settings: DriverSettings, console: Console) -> None:
         existed = Driver(name, settings).destroy(_printer(console))
     if not existed:
         console.print(f"{name}: no stack in the backend (an up that never started); cleaning up")
-    stack_file(name).unlink(missing_ok=True)
+    stack_file(name, STACKS).unlink(missing_ok=True)
     shutil.rmtree(workspace_dir(name, settings), ignore_errors=True)
     Registry().remove(name)
     console.print(f"{name}: destroyed and removed")
@@ -85,7 +88,7 @@ def _remove(name: str, settings: DriverSettings, console: Console) -> None:
 def _owned(name: str, registry: Registry) -> EnvRecord | None:
     """The env's record; EnvError if NAME is not a review env at all."""
     record = registry.get(name)
-    path = stack_file(name)
+    path = stack_file(name, STACKS)
     if record is None:
         if path.exists() and not is_generated(path):
             raise EnvError(f"'{name}' is a permanent stack ({path.name}), not a review env")
@@ -120,7 +123,7 @@ def up_cmd(
         validate_name(name)
         lifetime = parse_ttl(ttl)
         existing = registry.get(name)
-        path = stack_file(name)
+        path = stack_file(name, STACKS)
         if existing is not None and not update:
             raise EnvError(
                 f"env '{name}' already exists ({existing.state(_now())}, created "
@@ -131,9 +134,10 @@ def up_cmd(
         now = _now()
         created = existing.created if existing else now
         who = owner or (existing.owner if existing else _default_owner())
-        review = generate_config(name, from_stack, owner=who, created=created, expires=now + lifetime)
+        review = generate_config(name, from_stack, owner=who, created=created, expires=now + lifetime,
+                                 stacks_dir=STACKS)
         settings = DriverSettings.resolve(backend or (existing.backend if existing else None),
-                                          secrets_provider)
+                                          secrets_provider, stacks_dir=STACKS)
         preflight(next_command)
     except ProfileError as exc:
         raise _fail(str(exc)) from None
@@ -143,7 +147,7 @@ def up_cmd(
     for key in review.skipped_secrets:
         console.print(f"[yellow]note:[/] secret {key} of {from_stack} is not copied; set it with "
                       f"`pulumi config set --secret {key} ... --stack {name}`")
-    write_stack_file(review)
+    write_stack_file(review, STACKS)
     record = EnvRecord(
         name=name, from_stack=from_stack, owner=review.labels["loadline.dev/owner"], created=created,
         expires=now + lifetime, backend=settings.backend_url,
@@ -156,7 +160,7 @@ def up_cmd(
     console.print(f"{name}: namespace {review.profile.namespace}, expires "
                   f"{record.expires:%Y-%m-%d %H:%M} UTC, backend {settings.backend_url}")
     try:
-        with console.status(f"pulumi up {name} (stack file {stack_file(name).name})"):
+        with console.status(f"pulumi up {name} (stack file {stack_file(name, STACKS).name})"):
             outputs = Driver(name, settings).up(_printer(console))
     except EnvError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -216,7 +220,7 @@ def down_cmd(
         record = _owned(name, registry)
         settings = DriverSettings.resolve(
             backend or (record.backend if record else None),
-            secrets_provider or (record.secrets_provider if record else None))
+            secrets_provider or (record.secrets_provider if record else None), stacks_dir=STACKS)
         preflight(f"loadline env down {name}")
         _remove(name, settings, console)
     except EnvError as exc:
@@ -287,7 +291,7 @@ def gc_cmd(
         raise _fail(str(exc)) from None
     failed = []
     for r in expired:
-        settings = DriverSettings.resolve(backend or r.backend, r.secrets_provider)
+        settings = DriverSettings.resolve(backend or r.backend, r.secrets_provider, stacks_dir=STACKS)
         try:
             _remove(r.name, settings, console)
         except EnvError as exc:

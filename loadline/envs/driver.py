@@ -26,6 +26,7 @@ Layout, and why:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 from collections.abc import Callable, Mapping
@@ -129,9 +130,15 @@ def translate(exc: BaseException, action: str, name: str) -> EnvError:
                         f"or if it died run `pulumi cancel --stack {name}` in "
                         ".loadline/workspaces/" + name)
     if isinstance(exc, auto.CommandError):
-        text = "\n".join(s for s in (getattr(exc, "stderr", ""), getattr(exc, "stdout", "")) if s)
-        tail = "\n    ".join(text.strip().splitlines()[-12:]) or str(exc)
-        return EnvError(f"{action} {name}: pulumi failed:\n    {tail}")
+        # CommandError keeps only str(CommandResult): "\n code: N\n stdout: ...\n stderr: ...".
+        # stdout was already streamed, so the stderr tail is the part worth repeating.
+        head, _, stderr = str(exc).partition("\n stderr: ")
+        code = re.search(r"code: (-?[0-9]+)", head)
+        stdout = head.partition("\n stdout: ")[2]
+        lines = (stderr.strip() or stdout.strip()).splitlines()[-12:]
+        tail = "\n    ".join(lines) or "(no output)"
+        exit_code = f" (exit {code.group(1)})" if code else ""
+        return EnvError(f"{action} {name}: pulumi failed{exit_code}:\n    {tail}")
     return EnvError(f"{action} {name}: {type(exc).__name__}: {exc}")
 
 
