@@ -1,0 +1,109 @@
+"""kube-state-metrics (bundled mode), limited to this namespace: HPA replica metrics for alerts and the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import common, images
+
+PORT = 8080
+RESOURCES = ["horizontalpodautoscalers", "deployments", "statefulsets", "pods"]
+
+
+@dataclass
+class KubeStateMetricsArgs:
+    namespace: pulumi.Input[str]
+    """Namespace to deploy into and the only one watched."""
+    instance: str
+    """The stack's namespace name, used as `app.kubernetes.io/instance`."""
+    extra_labels: dict[str, str] = field(default_factory=dict)
+    """Stack-wide labels added to every object."""
+
+
+class KubeStateMetrics(pulumi.ComponentResource):
+    target: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KubeStateMetricsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("loadline:monitoring:KubeStateMetrics", name, None, opts)
+        ns = args.namespace
+        lbl = common.labels(name=name, instance=args.instance, component="monitoring",
+                            version=images.KUBE_STATE_METRICS.split(":")[1], extra=args.extra_labels)
+        sel = common.selector(name=name, instance=args.instance)
+        child = pulumi.ResourceOptions(parent=self)
+
+        account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=common.metadata(name, ns, lbl), opts=child)
+        role = k8s.rbac.v1.Role(
+            f"{name}-role",
+            metadata=common.metadata(name, ns, lbl),
+            rules=[
+                {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["list", "watch"]},
+                {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
+            ],
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-rolebinding",
+            metadata=common.metadata(name, ns, lbl),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
+            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
+            opts=child,
+        )
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=common.metadata(name, ns, lbl),
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": sel},
+                "template": {
+                    "metadata": {"labels": lbl},
+                    "spec": {
+                        "serviceAccountName": account.metadata.name,
+                        "securityContext": common.pod_security(images.KUBE_STATE_METRICS_UID),
+                        "containers": [{
+                            "name": "kube-state-metrics",
+                            "image": images.KUBE_STATE_METRICS,
+                            "args": [f"--namespaces={args.instance}", f"--resources={','.join(RESOURCES)}",
+                                     f"--port={PORT}", "--telemetry-port=8081"],
+                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"},
+                                      {"name": "telemetry", "containerPort": 8081, "protocol": "TCP"}],
+                            "resources": common.small_resources("50m", "64Mi", "200m", "256Mi"),
+                            "securityContext": common.container_security(images.KUBE_STATE_METRICS_UID),
+                            "livenessProbe": common.http_probe("/healthz", "http"),
+                            "readinessProbe": common.http_probe("/", "telemetry"),
+                        }],
+                    },
+                },
+            },
+            opts=child,
+        )
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, ns, {**lbl, "loadline.dev/job": "kube-state-metrics"}),
+            spec={"type": "ClusterIP", "selector": sel,
+                  "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, ns, lbl),
+            spec={
+                "podSelector": {"matchLabels": sel},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": {
+                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": args.instance}}}],
+                    "ports": [{"protocol": "TCP", "port": PORT}]}],
+                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                            "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
+            },
+            opts=child,
+        )
+        self.target = pulumi.Output.concat(svc.metadata.name, ".", args.instance, ".svc.cluster.local:", str(PORT))
+        self.register_outputs({"target": self.target})
+
+
+def target(name: str, instance: str) -> str:
+    return f"{name}.{instance}.svc.cluster.local:{PORT}"

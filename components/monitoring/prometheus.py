@@ -1,0 +1,148 @@
+"""Prometheus (bundled mode): RBAC for discovery, config + rules ConfigMap, Deployment, Service."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from components import common, images
+
+PORT = 9090
+
+
+@dataclass
+class PrometheusArgs:
+    namespace: pulumi.Input[str]
+    """Namespace to deploy into (an Output of the Namespace)."""
+    instance: str
+    """The stack's namespace name, used as `app.kubernetes.io/instance`."""
+    config: dict[str, Any]
+    """prometheus.yml content from `monitoring.config.prometheus_config`."""
+    rules: dict[str, Any]
+    """The rule file from `monitoring.config.alert_rules`."""
+    retention: str
+    """TSDB retention, e.g. 15d."""
+    extra_labels: dict[str, str] = field(default_factory=dict)
+    """Stack-wide labels added to every object."""
+
+
+class Prometheus(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("loadline:monitoring:Prometheus", name, None, opts)
+        ns = args.namespace
+        lbl = common.labels(name=name, instance=args.instance, component="monitoring",
+                            version=images.PROMETHEUS.split(":")[1], extra=args.extra_labels)
+        sel = common.selector(name=name, instance=args.instance)
+        child = pulumi.ResourceOptions(parent=self)
+
+        account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=common.metadata(name, ns, lbl), opts=child)
+        # Discovery of the API's pods only, in this namespace only: a Role, not a ClusterRole.
+        role = k8s.rbac.v1.Role(
+            f"{name}-role",
+            metadata=common.metadata(name, ns, lbl),
+            rules=[{"apiGroups": [""], "resources": ["endpoints", "services", "pods"],
+                    "verbs": ["get", "list", "watch"]}],
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-rolebinding",
+            metadata=common.metadata(name, ns, lbl),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
+            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
+            opts=child,
+        )
+
+        files = {"prometheus.yml": yaml.safe_dump(args.config, sort_keys=False),
+                 "rules.yml": yaml.safe_dump(args.rules, sort_keys=False)}
+        digest = hashlib.sha256("".join(files.values()).encode()).hexdigest()
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config", metadata=common.metadata(f"{name}-config", ns, lbl), data=files, opts=child)
+
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=common.metadata(name, ns, lbl),
+            spec={
+                # One server with local storage; two would scrape and alert twice.
+                "replicas": 1,
+                "strategy": {"type": "Recreate"},
+                "selector": {"matchLabels": sel},
+                "template": {
+                    # The digest rolls the pod when the configuration or rules change.
+                    "metadata": {"labels": lbl, "annotations": {"loadline.dev/config-sha256": digest}},
+                    "spec": {
+                        "serviceAccountName": account.metadata.name,
+                        "securityContext": common.pod_security(images.PROMETHEUS_UID, fs_group=images.PROMETHEUS_UID),
+                        "containers": [{
+                            "name": "prometheus",
+                            "image": images.PROMETHEUS,
+                            "args": [
+                                "--config.file=/etc/prometheus/prometheus.yml",
+                                "--storage.tsdb.path=/prometheus",
+                                f"--storage.tsdb.retention.time={args.retention}",
+                                f"--web.listen-address=:{PORT}",
+                            ],
+                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                            "resources": common.small_resources("200m", "512Mi", "1", "2Gi"),
+                            "securityContext": common.container_security(images.PROMETHEUS_UID),
+                            "livenessProbe": common.http_probe("/-/healthy", "http"),
+                            "readinessProbe": common.http_probe("/-/ready", "http"),
+                            "volumeMounts": [
+                                {"name": "config", "mountPath": "/etc/prometheus", "readOnly": True},
+                                {"name": "data", "mountPath": "/prometheus"},
+                            ],
+                        }],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": config.metadata.name}},
+                            {"name": "data", "emptyDir": {"sizeLimit": "10Gi"}},
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, ns, {**lbl, "loadline.dev/job": "prometheus"}),
+            spec={"type": "ClusterIP", "selector": sel,
+                  "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, ns, lbl),
+            spec=_network_policy(args.instance, sel),
+            opts=child,
+        )
+        self.url = pulumi.Output.concat("http://", svc.metadata.name, ".", args.instance, ".svc.cluster.local:", str(PORT))
+        self.register_outputs({"url": self.url})
+
+
+def _network_policy(instance: str, sel: dict[str, str]) -> dict[str, Any]:
+    def pods(component: str) -> dict[str, Any]:
+        return {"podSelector": {"matchLabels": {"app.kubernetes.io/component": component,
+                                                "app.kubernetes.io/instance": instance}}}
+
+    def tcp(*ports: int) -> list[dict[str, Any]]:
+        return [{"protocol": "TCP", "port": p} for p in ports]
+
+    return {
+        "podSelector": {"matchLabels": sel},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": [pods("grafana"), pods("monitoring")], "ports": tcp(PORT)}],
+        "egress": [
+            {"to": [pods("api")], "ports": tcp(8000)},
+            {"to": [pods("redis")], "ports": tcp(9121)},
+            {"to": [pods("postgres")], "ports": tcp(9187)},
+            {"to": [pods("monitoring")], "ports": tcp(8080)},
+            {"to": [pods("grafana")], "ports": tcp(3000)},
+            # Service discovery talks to the API server, whose address the cluster decides.
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(443, 6443)},
+        ],
+    }

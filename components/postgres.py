@@ -1,0 +1,310 @@
+"""Postgres: PostgreSQL in the cluster (StatefulSet, exporter, backups) or an external database.
+
+Either way the result is one Secret with the connection URL under `url`, which the
+API reads through secretKeyRef. In-cluster, the password comes from pulumi_random and
+lives in Pulumi state: it stays stable across `pulumi up`, so the data volume (which
+outlives any Secret) never meets a new password. docs/components.md has the recovery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components import common, images
+from loadline.profile import Profile
+
+PORT = 5432
+METRICS_PORT = 9187
+METRICS_JOB = "postgres"
+DATABASE = "loadline"
+USER = "loadline"
+PGDATA = "/var/lib/postgresql/data/pgdata"
+
+
+@dataclass
+class PostgresArgs:
+    profile: Profile
+    """The validated profile; mode, storage, tuning, backups and sizing come from `profile.postgres`."""
+    namespace: pulumi.Input[str]
+    """Namespace to deploy into (an Output of the Namespace)."""
+    external_url: pulumi.Input[str] | None = None
+    """External mode only: the connection URL, a secret Output read from a secure config key."""
+    extra_labels: dict[str, str] = field(default_factory=dict)
+    """Stack-wide labels (`loadline:labels`) added to every object."""
+
+
+def server_args(profile: Profile) -> list[str]:
+    """`postgres -c key=value` flags from the profile's tuning."""
+    t = profile.postgres.tuning
+    assert t is not None
+    settings = {
+        "max_connections": str(t.max_connections),
+        "shared_buffers": t.shared_buffers,
+        "effective_cache_size": t.effective_cache_size,
+        "work_mem": t.work_mem,
+        "listen_addresses": "*",
+    }
+    out: list[str] = []
+    for key, value in settings.items():
+        out += ["-c", f"{key}={value}"]
+    return out
+
+
+def backup_script(retention_days: int) -> str:
+    # Dump to a temporary name first, so a failed dump never counts as a backup
+    # and never pushes a good one out of the retention window.
+    return (
+        "set -eu\n"
+        'stamp=$(date -u +%Y%m%dT%H%M%SZ)\n'
+        'pg_dump --format=custom --no-password --file="/backups/.loadline-$stamp.partial"\n'
+        'mv "/backups/.loadline-$stamp.partial" "/backups/loadline-$stamp.dump"\n'
+        f'find /backups -name "loadline-*.dump" -mtime +{retention_days - 1} -print -delete\n'
+        'ls -l /backups\n'
+    )
+
+
+class Postgres(pulumi.ComponentResource):
+    """The API's database."""
+
+    secret_name: pulumi.Output[str]
+    host: pulumi.Output[str]
+    metrics_targets: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("loadline:postgres:Postgres", name, None, opts)
+        p = args.profile
+        pg = p.postgres
+        ns = args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+        version = images.POSTGRES.split(":")[1] if pg.mode == "inCluster" else None
+        lbl = common.labels(name=name, instance=p.namespace, component="postgres", version=version,
+                            extra=args.extra_labels)
+        sel = common.selector(name=name, instance=p.namespace)
+
+        if pg.mode == "external":
+            if args.external_url is None:
+                raise ValueError("external mode needs external_url (a secret from the stack's config)")
+            secret = k8s.core.v1.Secret(
+                f"{name}-secret",
+                metadata=common.metadata(name, ns, lbl),
+                type="Opaque",
+                string_data={"url": pulumi.Output.secret(args.external_url)},
+                opts=child,
+            )
+            self.secret_name = secret.metadata.name
+            self.host = pulumi.Output.from_input("external")
+            self.metrics_targets = pulumi.Output.from_input([])
+            self.register_outputs({"secret_name": self.secret_name, "host": self.host,
+                                   "metrics_targets": self.metrics_targets})
+            return
+
+        assert pg.storage and pg.tuning and pg.backup and pg.resources
+        host = f"{name}.{p.namespace}.svc.cluster.local"
+        password = random.RandomPassword(
+            f"{name}-password", length=32, special=False,
+            # Never regenerate: the data directory keeps the first password forever.
+            opts=pulumi.ResourceOptions(parent=self, protect=p.environment == "prod"),
+        )
+        url = pulumi.Output.concat("postgresql://", USER, ":", password.result, "@", host, ":", str(PORT), "/", DATABASE)
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=common.metadata(name, ns, lbl),
+            type="Opaque",
+            string_data={
+                "username": USER,
+                "database": DATABASE,
+                "password": password.result,
+                "url": pulumi.Output.secret(url),
+            },
+            opts=child,
+        )
+
+        headless = f"{name}-headless"
+        svc_lbl = {**lbl, "loadline.dev/job": METRICS_JOB}
+        k8s.core.v1.Service(
+            f"{name}-headless",
+            metadata=common.metadata(headless, ns, svc_lbl),
+            spec={"clusterIP": "None", "selector": sel, "ports": [
+                {"name": "postgres", "port": PORT, "targetPort": "postgres", "protocol": "TCP"},
+                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+            ]},
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, ns, lbl),
+            spec={"type": "ClusterIP", "selector": sel, "ports": [
+                {"name": "postgres", "port": PORT, "targetPort": "postgres", "protocol": "TCP"}]},
+            opts=child,
+        )
+
+        def from_secret(key: str) -> dict[str, Any]:
+            return {"valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}}
+
+        volumes: list[dict[str, Any]] = [common.tmp_volume(), common.tmp_volume("run", "16Mi")]
+        claims: list[dict[str, Any]] = []
+        if pg.storage.enabled:
+            claim_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                                          "resources": {"requests": {"storage": pg.storage.size}}}
+            if pg.storage.storage_class:
+                claim_spec["storageClassName"] = pg.storage.storage_class
+            claims.append({"metadata": {"name": "data", "labels": lbl}, "spec": claim_spec})
+        else:
+            volumes.append({"name": "data", "emptyDir": {}})
+        ready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USER, "-d", DATABASE]
+
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=common.metadata(name, ns, lbl),
+            spec={
+                "serviceName": headless,
+                # One primary: PostgreSQL has no multi-writer mode to spread.
+                "replicas": 1,
+                "selector": {"matchLabels": sel},
+                "updateStrategy": {"type": "RollingUpdate"},
+                "template": {
+                    "metadata": {"labels": lbl},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
+                        "terminationGracePeriodSeconds": 60,
+                        "containers": [
+                            {
+                                "name": "postgres",
+                                "image": images.POSTGRES,
+                                "args": server_args(p),
+                                "env": [
+                                    {"name": "POSTGRES_USER", "value": USER},
+                                    {"name": "POSTGRES_DB", "value": DATABASE},
+                                    {"name": "POSTGRES_PASSWORD", **from_secret("password")},
+                                    {"name": "PGDATA", "value": PGDATA},
+                                ],
+                                "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
+                                "resources": common.resources(pg.resources),
+                                "securityContext": common.container_security(images.POSTGRES_UID),
+                                "livenessProbe": common.exec_probe(ready, period=10, failures=6, delay=30),
+                                "readinessProbe": common.exec_probe(ready, period=5, failures=3, delay=5),
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                                    {"name": "run", "mountPath": "/var/run/postgresql"},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            },
+                            {
+                                "name": "exporter",
+                                "image": images.POSTGRES_EXPORTER,
+                                "env": [
+                                    {"name": "DATA_SOURCE_URI", "value": f"127.0.0.1:{PORT}/{DATABASE}?sslmode=disable"},
+                                    {"name": "DATA_SOURCE_USER", **from_secret("username")},
+                                    {"name": "DATA_SOURCE_PASS", **from_secret("password")},
+                                ],
+                                "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+                                "resources": common.small_resources(),
+                                "securityContext": common.container_security(images.POSTGRES_EXPORTER_UID),
+                                "livenessProbe": common.http_probe("/", "metrics"),
+                                "readinessProbe": common.http_probe("/", "metrics"),
+                            },
+                        ],
+                        "volumes": volumes,
+                    },
+                },
+                **({"volumeClaimTemplates": claims} if claims else {}),
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[secret],
+                custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),
+            ),
+        )
+
+        backups = f"{name}-backups"
+        backup_claim: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                                        "resources": {"requests": {"storage": pg.storage.size}}}
+        if pg.storage.storage_class:
+            backup_claim["storageClassName"] = pg.storage.storage_class
+        backup_lbl = {**lbl, "app.kubernetes.io/name": backups}
+        # With WaitForFirstConsumer storage the claim binds only when the first backup
+        # runs, hours later: Pulumi must not wait for it.
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-backups-pvc",
+            metadata=common.metadata(backups, ns, backup_lbl, {"pulumi.com/skipAwait": "true"}),
+            spec=backup_claim,
+            opts=child,
+        )
+        k8s.batch.v1.CronJob(
+            f"{name}-backup",
+            metadata=common.metadata(backups, ns, backup_lbl),
+            spec={
+                "schedule": pg.backup.schedule,
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": 3600,
+                    "template": {
+                        "metadata": {"labels": backup_lbl},
+                        "spec": {
+                            "automountServiceAccountToken": False,
+                            "restartPolicy": "OnFailure",
+                            "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
+                            "containers": [{
+                                "name": "pg-dump",
+                                "image": images.POSTGRES,
+                                "command": ["sh", "-c", backup_script(pg.backup.retention_days)],
+                                "env": [
+                                    {"name": "PGHOST", "value": host},
+                                    {"name": "PGPORT", "value": str(PORT)},
+                                    {"name": "PGDATABASE", "value": DATABASE},
+                                    {"name": "PGUSER", **from_secret("username")},
+                                    {"name": "PGPASSWORD", **from_secret("password")},
+                                ],
+                                "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
+                                "securityContext": common.container_security(images.POSTGRES_UID),
+                                "volumeMounts": [{"name": "backups", "mountPath": "/backups"},
+                                                 {"name": "tmp", "mountPath": "/tmp"}],
+                            }],
+                            "volumes": [{"name": "backups", "persistentVolumeClaim": {"claimName": claim.metadata.name}},
+                                        common.tmp_volume()],
+                        },
+                    },
+                }},
+            },
+            opts=child,
+        )
+
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, ns, lbl),
+            spec=self._network_policy(p),
+            opts=child,
+        )
+
+        self.secret_name = secret.metadata.name
+        self.host = pulumi.Output.from_input(host)
+        self.metrics_targets = pulumi.Output.from_input(
+            [f"{name}-0.{headless}.{p.namespace}.svc.cluster.local:{METRICS_PORT}"])
+        self.register_outputs({"secret_name": self.secret_name, "host": self.host,
+                               "metrics_targets": self.metrics_targets})
+
+    @staticmethod
+    def _network_policy(p: Profile) -> dict[str, Any]:
+        def pods(component: str) -> dict[str, Any]:
+            return {"podSelector": {"matchLabels": {"app.kubernetes.io/component": component,
+                                                    "app.kubernetes.io/instance": p.namespace}}}
+
+        return {
+            # The server and the backup CronJob's pods both carry component=postgres.
+            "podSelector": {"matchLabels": {"app.kubernetes.io/component": "postgres",
+                                            "app.kubernetes.io/instance": p.namespace}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [pods("api"), pods("postgres")], "ports": [{"protocol": "TCP", "port": PORT}]},
+                {"from": [pods("monitoring")], "ports": [{"protocol": "TCP", "port": METRICS_PORT}]},
+            ],
+            "egress": [{"to": [pods("postgres")], "ports": [{"protocol": "TCP", "port": PORT}]}],
+        }
