@@ -1,0 +1,56 @@
+"""Building a policy Context from a profile and from Pulumi stack configuration."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping
+
+from policies.guardrails.model import Context
+
+SLO_TARGETS = ("p95_ms", "p99_ms", "min_rps", "max_error_ratio", "availability")
+PROFILE_KEY = "loadline:profile"
+# Shorter clear-text values (`true`, `1`, `dev`) would match by coincidence, not by origin.
+MIN_CLEAR_TEXT_LENGTH = 4
+
+
+def slo_targets(profile: Any) -> tuple[str, ...]:
+    """The SLO targets a profile sets (snake_case keys of `profile.slo`, as the alert rules label them)."""
+    slo = getattr(profile, "slo", None)
+    return tuple(t for t in SLO_TARGETS if getattr(slo, t, None) is not None)
+
+
+def clear_text_values(config: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> dict[str, str]:
+    """value -> key for every clear-text (non-secret) string value of a stack's config.
+
+    Accepts both Pulumi's flat `namespace:key -> str` view and a stack file's `config:`
+    mapping, where a secure value is `{secure: ...}` and is therefore skipped.
+    """
+    secret = set(secret_keys)
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        if key in secret or not isinstance(value, str):
+            continue
+        text = value.strip()
+        if len(text) < MIN_CLEAR_TEXT_LENGTH or text[:1] in "{[":
+            continue
+        out.setdefault(value, str(key))
+    return out
+
+
+def profile_context(profile: Any, **overrides: Any) -> Context:
+    values: dict[str, Any] = {"environment": profile.environment, "slo_targets": slo_targets(profile)}
+    values.update(overrides)
+    return Context(**values)
+
+
+def profile_from_pulumi_config(config: Mapping[str, Any], stack: str = "stack") -> Any | None:
+    """The validated Profile from Pulumi's config view, or None when it is absent or invalid."""
+    raw = config.get(PROFILE_KEY)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+        from loadline.profile import ProfileError, validate_profile
+        return validate_profile(stack, data)
+    except (ValueError, ImportError):
+        return None

@@ -1,0 +1,205 @@
+"""Observability guardrails: monitored Services are scraped, every SLO target has an alert.
+
+"Scraped" is decided the way Prometheus would decide it, from what the stack ships:
+* a `ServiceMonitor` whose selector and namespaceSelector match the Service and whose
+  endpoints name one of its ports (operator mode);
+* a job in a `prometheus.yml` (a ConfigMap key, or the render's prometheus_config) whose
+  `kubernetes_sd_configs` reach the Service's namespace and whose keep/drop relabel rules
+  let the Service through, or whose static targets name the Service or one of its pods'
+  DNS names (`pod.service.namespace.svc...`).
+
+A Service is "of a monitored workload" when it declares its scrape job with the
+`loadline.dev/job` label, carries `prometheus.io/scrape: "true"`, or exposes a port named
+like `metrics`. When it declares a job, the job that reaches it must carry that name,
+because the alert rules select on `job`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+import yaml
+
+from policies.guardrails import k8s
+from policies.guardrails.model import Context, Obj, PolicySpec
+
+JOB_LABEL = "loadline.dev/job"
+SCRAPE_ANNOTATION = "prometheus.io/scrape"
+CONFIG_KEYS = ("prometheus.yml", "prometheus.yaml")
+
+
+def _parse_yaml(text: Any) -> Any:
+    if not isinstance(text, str):
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def prometheus_configs(objects: Sequence[Obj], ctx: Context) -> list[Mapping[str, Any]]:
+    found = [c for c in ctx.prometheus_configs if isinstance(c, Mapping)]
+    for o in objects:
+        if k8s.kind(o) == "ConfigMap":
+            data = k8s.as_dict(o.get("data"))
+            for key in CONFIG_KEYS:
+                parsed = _parse_yaml(data.get(key))
+                if isinstance(parsed, Mapping):
+                    found.append(parsed)
+    return found
+
+
+def rule_files(objects: Sequence[Obj], ctx: Context) -> list[Mapping[str, Any]]:
+    """Every rule file the stack ships: PrometheusRules, ConfigMap rule files, known extras."""
+    found = [f for f in ctx.alert_rule_files if isinstance(f, Mapping)]
+    for o in objects:
+        if k8s.kind(o) == "PrometheusRule":
+            found.append(k8s.as_dict(o.get("spec")))
+        elif k8s.kind(o) == "ConfigMap":
+            for key, text in k8s.as_dict(o.get("data")).items():
+                if key in CONFIG_KEYS:
+                    continue
+                parsed = _parse_yaml(text)
+                if isinstance(parsed, Mapping) and isinstance(parsed.get("groups"), list):
+                    found.append(parsed)
+    return found
+
+
+def _alerting_rules(files: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    for f in files:
+        for group in k8s.as_list(f.get("groups")):
+            for rule in k8s.as_list(k8s.as_dict(group).get("rules")):
+                rule = k8s.as_dict(rule)
+                if rule.get("alert") and rule.get("expr"):
+                    yield rule
+
+
+def slo_alert_rules(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | None, str]]:
+    if ctx.slo_targets is None:
+        return []
+    covered = {str(k8s.as_dict(r.get("labels")).get("slo")) for r in _alerting_rules(rule_files(objects, ctx))}
+    return [(None, f"no alerting rule carries the label slo: {target} for the profile's SLO target")
+            for target in ctx.slo_targets if target not in covered]
+
+
+def _sanitize(label: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_]", "_", label)
+
+
+def _meta_labels(service: Obj, port: Mapping[str, Any]) -> dict[str, str]:
+    meta = {"__meta_kubernetes_namespace": k8s.namespace(service),
+            "__meta_kubernetes_service_name": k8s.name(service),
+            "__meta_kubernetes_endpoint_port_name": str(port.get("name", "")),
+            "__meta_kubernetes_service_port_name": str(port.get("name", ""))}
+    for k, v in k8s.labels(service).items():
+        meta[f"__meta_kubernetes_service_label_{_sanitize(k)}"] = str(v)
+        meta[f"__meta_kubernetes_service_labelpresent_{_sanitize(k)}"] = "true"
+    for k, v in k8s.annotations(service).items():
+        meta[f"__meta_kubernetes_service_annotation_{_sanitize(k)}"] = str(v)
+    return meta
+
+
+def _relabel_keeps(rules: Any, meta: Mapping[str, str]) -> bool:
+    """Apply keep/drop rules; other actions cannot drop a target, so they are skipped."""
+    for rule in k8s.as_list(rules):
+        rule = k8s.as_dict(rule)
+        action = rule.get("action", "replace")
+        if action not in ("keep", "drop"):
+            continue
+        sep = rule.get("separator", ";")
+        value = sep.join(meta.get(s, "") for s in k8s.as_list(rule.get("source_labels")))
+        try:
+            matched = re.fullmatch(str(rule.get("regex", "(.*)")), value) is not None
+        except re.error:
+            return False
+        if (action == "keep") != matched:
+            return False
+    return True
+
+
+def _sd_reaches(job: Mapping[str, Any], service: Obj) -> bool:
+    for sd in k8s.as_list(job.get("kubernetes_sd_configs")):
+        sd = k8s.as_dict(sd)
+        if sd.get("role") not in ("endpoints", "endpointslice", "service"):
+            continue
+        names = k8s.as_list(k8s.get(sd, "namespaces", "names"))
+        if names and k8s.namespace(service) not in names:
+            continue
+        for port in k8s.as_list(k8s.get(service, "spec", "ports")):
+            if _relabel_keeps(job.get("relabel_configs"), _meta_labels(service, k8s.as_dict(port))):
+                return True
+    return False
+
+
+def _static_reaches(job: Mapping[str, Any], service: Obj) -> bool:
+    svc, ns = k8s.name(service), k8s.namespace(service)
+    for sc in k8s.as_list(job.get("static_configs")):
+        for target in k8s.as_list(k8s.as_dict(sc).get("targets")):
+            host = str(target).rsplit(":", 1)[0]
+            parts = host.split(".")
+            if parts[0] == svc and (len(parts) == 1 or parts[1] == ns):
+                return True
+            if len(parts) >= 3 and parts[1] == svc and parts[2] == ns:
+                return True
+    return False
+
+
+def _monitor_reaches(monitor: Obj, service: Obj) -> bool:
+    if k8s.kind(monitor) != "ServiceMonitor":
+        return False
+    spec = k8s.as_dict(monitor.get("spec"))
+    ns_sel = k8s.as_dict(spec.get("namespaceSelector"))
+    if ns_sel.get("any") is not True:
+        names = k8s.as_list(ns_sel.get("matchNames")) or [k8s.namespace(monitor)]
+        if k8s.namespace(service) not in names:
+            return False
+    if not k8s.selector_matches(spec.get("selector"), k8s.labels(service)):
+        return False
+    port_names = {k8s.as_dict(p).get("name") for p in k8s.as_list(k8s.get(service, "spec", "ports"))}
+    return any(k8s.as_dict(e).get("port") in port_names or k8s.as_dict(e).get("targetPort") is not None
+               for e in k8s.as_list(spec.get("endpoints")))
+
+
+def _monitored(service: Obj) -> bool:
+    if k8s.kind(service) != "Service":
+        return False
+    if JOB_LABEL in k8s.labels(service) or str(k8s.annotations(service).get(SCRAPE_ANNOTATION)) == "true":
+        return True
+    return any("metrics" in str(k8s.as_dict(p).get("name", "")) for p in k8s.as_list(k8s.get(service, "spec", "ports")))
+
+
+def services_scraped(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | None, str]]:
+    jobs = [k8s.as_dict(j) for c in prometheus_configs(objects, ctx) for j in k8s.as_list(c.get("scrape_configs"))]
+    monitors = [o for o in objects if k8s.kind(o) == "ServiceMonitor"]
+    out: list[tuple[Obj | None, str]] = []
+    for svc in filter(_monitored, objects):
+        declared = k8s.labels(svc).get(JOB_LABEL)
+        reaching = [j for j in jobs if _sd_reaches(j, svc) or _static_reaches(j, svc)]
+        if declared is not None:
+            reaching_names = {str(j.get("job_name")) for j in reaching}
+            by_monitor = [m for m in monitors if _monitor_reaches(m, svc)
+                          and k8s.get(m, "spec", "jobLabel") == JOB_LABEL]
+            if str(declared) not in reaching_names and not by_monitor:
+                seen = f" (reached only by job {', '.join(sorted(reaching_names))})" if reaching_names else ""
+                out.append((svc, f"declares scrape job '{declared}' but no Prometheus job of that name "
+                                 f"and no ServiceMonitor reaches it{seen}"))
+        elif not reaching and not any(_monitor_reaches(m, svc) for m in monitors):
+            out.append((svc, "exposes metrics but no Prometheus job or ServiceMonitor scrapes it"))
+    return out
+
+
+POLICIES = [
+    PolicySpec(
+        name="services-scraped",
+        description="Every Service of a monitored workload is scraped by Prometheus.",
+        hint="add a scrape job (static pod targets or kubernetes_sd_configs) or a ServiceMonitor that "
+             "selects the Service; the job name must equal its loadline.dev/job label",
+        scope="stack", check=services_scraped),
+    PolicySpec(
+        name="slo-alert-rules",
+        description="An alerting rule exists for each SLO target of the profile.",
+        hint="generate the rules with components.monitoring.config.alert_rules(profile); each rule "
+             "carries the label slo: <target>",
+        scope="stack", check=slo_alert_rules),
+]
