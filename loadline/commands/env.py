@@ -147,7 +147,6 @@ def up_cmd(
     for key in review.skipped_secrets:
         console.print(f"[yellow]note:[/] secret {key} of {from_stack} is not copied; set it with "
                       f"`pulumi config set --secret {key} ... --stack {name}`")
-    write_stack_file(review, STACKS)
     record = EnvRecord(
         name=name, from_stack=from_stack, owner=review.labels["loadline.dev/owner"], created=created,
         expires=now + lifetime, backend=settings.backend_url,
@@ -156,7 +155,14 @@ def up_cmd(
         verdict_at=existing.verdict_at if existing else None,
         report_dir=existing.report_dir if existing else None,
     )
-    registry.save(record)
+    try:
+        if existing:
+            registry.save(record)
+        else:
+            registry.claim(record)
+    except EnvError as exc:
+        raise _fail(str(exc)) from None
+    write_stack_file(review, STACKS)
     console.print(f"{name}: namespace {review.profile.namespace}, expires "
                   f"{record.expires:%Y-%m-%d %H:%M} UTC, backend {settings.backend_url}")
     try:

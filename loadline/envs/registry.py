@@ -88,6 +88,17 @@ class Registry:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def claim(self, record: EnvRecord) -> None:
+        """Save a new env's first record; EnvError if another `up` of the name got there first."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self._path(record.name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise EnvError(f"env '{record.name}' already exists (created just now by another "
+                           "`loadline env up`)") from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(record.model_dump(mode="json"), indent=2) + "\n")
+
     def remove(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
 

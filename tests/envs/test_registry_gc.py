@@ -56,3 +56,11 @@ def test_corrupt_record_names_the_file(tmp_path):
     (tmp_path / "pr-1.json").write_text("{not json")
     with pytest.raises(EnvError, match=r"pr-1.json is unreadable.*fix or delete it"):
         Registry(tmp_path).get("pr-1")
+
+
+def test_claim_is_first_come(tmp_path):
+    reg = Registry(tmp_path)
+    reg.claim(rec("pr-1", timedelta(hours=1)))
+    with pytest.raises(EnvError, match="env 'pr-1' already exists"):
+        reg.claim(rec("pr-1", timedelta(hours=2)))
+    assert reg.get("pr-1").expires == NOW + timedelta(hours=1)
