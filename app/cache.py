@@ -1,0 +1,130 @@
+"""Redis, standalone or cluster, and the cache-aside helpers on top of it.
+
+Redis is never required for a correct answer: every call here swallows a Redis
+failure, counts the request as degraded once, and reports a miss. After a
+failure Redis is skipped for a short while, so an outage costs one timeout,
+not one per request.
+
+Search results are invalidated by a generation number: each write bumps
+`events:search:gen`, and a cached page stored under an older generation is a
+miss. Reading the generation and the page is one pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from urllib.parse import urlsplit
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisError
+
+from app.metrics import CACHE_REQUESTS, DEGRADED_REQUESTS
+from app.settings import Settings
+
+log = logging.getLogger("app.cache")
+SEARCH_GEN_KEY = "events:search:gen"
+
+
+def make_client(settings: Settings) -> Redis | RedisCluster:
+    timeout = settings.redis_timeout_seconds
+    if settings.redis_mode == "cluster":
+        nodes = [ClusterNode(urlsplit(u).hostname, urlsplit(u).port or 6379) for u in settings.redis_url]
+        # Redirects (MOVED/ASK) are followed by the client; after a failover it refreshes the slot map.
+        return RedisCluster(startup_nodes=nodes, socket_timeout=timeout, socket_connect_timeout=timeout,
+                            require_full_coverage=False)
+    return Redis.from_url(settings.redis_url[0], socket_timeout=timeout, socket_connect_timeout=timeout,
+                          max_connections=256)
+
+
+class Cache:
+    def __init__(self, settings: Settings, client: Redis | RedisCluster):
+        self.client = client
+        self.ttl = settings.cache_ttl_seconds
+        self.backoff = settings.redis_retry_after_failure_seconds
+        self._skip_until = 0.0
+
+    def available(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
+    def failed(self, exc: BaseException, request_state) -> None:
+        self._skip_until = time.monotonic() + self.backoff
+        mark_degraded(request_state)
+        log.warning("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+
+    async def get_event(self, event_id: str, state) -> bytes | None:
+        if not self.available():
+            mark_degraded(state)
+            return None
+        try:
+            value = await self.client.get(f"event:{event_id}")
+        except RedisError as exc:
+            self.failed(exc, state)
+            return None
+        CACHE_REQUESTS.labels(result="hit" if value is not None else "miss").inc()
+        return value
+
+    async def put_event(self, event_id: str, body: bytes, state) -> None:
+        if not self.available():
+            return
+        try:
+            await self.client.set(f"event:{event_id}", body, ex=self.ttl)
+        except RedisError as exc:
+            self.failed(exc, state)
+
+    async def get_search(self, params: tuple, state) -> tuple[bytes | None, int | None]:
+        """(cached page or None, current generation or None when Redis failed)."""
+        if not self.available():
+            mark_degraded(state)
+            return None, None
+        key = search_key(params)
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                gen, stored = await pipe.get(SEARCH_GEN_KEY).get(key).execute()
+        except RedisError as exc:
+            self.failed(exc, state)
+            return None, None
+        gen = int(gen or 0)
+        if stored is not None:
+            stored_gen, _, page = stored.partition(b"|")
+            if stored_gen == str(gen).encode():
+                CACHE_REQUESTS.labels(result="hit").inc()
+                return page, gen
+        CACHE_REQUESTS.labels(result="miss").inc()
+        return None, gen
+
+    async def put_search(self, params: tuple, gen: int, page: bytes, state) -> None:
+        if not self.available():
+            return
+        try:
+            await self.client.set(search_key(params), str(gen).encode() + b"|" + page, ex=self.ttl)
+        except RedisError as exc:
+            self.failed(exc, state)
+
+    async def invalidate_search(self, state) -> None:
+        # Tried even while backing off: a missed bump would leave stale pages until their TTL.
+        try:
+            await self.client.incr(SEARCH_GEN_KEY)
+        except RedisError as exc:
+            self.failed(exc, state)
+
+    async def ping(self) -> str | None:
+        try:
+            await self.client.ping()
+            return None
+        except RedisError as exc:
+            return f"{type(exc).__name__}"
+
+
+def search_key(params: tuple) -> str:
+    return "events:search:" + hashlib.blake2b(orjson.dumps(params), digest_size=12).hexdigest()
+
+
+def mark_degraded(state) -> None:
+    """Count a request as degraded by Redis once, however many cache calls it made."""
+    if not getattr(state, "degraded_redis", False):
+        state.degraded_redis = True
+        DEGRADED_REQUESTS.labels(dependency="redis").inc()

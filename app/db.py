@@ -1,0 +1,83 @@
+"""The PostgreSQL pool and what an unreachable database turns into (503 + Retry-After)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from app.errors import AppError
+from app.metrics import DEGRADED_REQUESTS, POOL_IN_USE, POOL_MAX
+from app.settings import Settings
+
+log = logging.getLogger("app.db")
+
+# Everything that means "the database is not there right now" rather than "the query is wrong".
+UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
+               asyncpg.CannotConnectNowError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError,
+               asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
+class Database:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        # min_size=0 at creation: the service starts (and /readyz reports) even while the database is down.
+        self.pool = await asyncpg.create_pool(
+            self.settings.database_url, min_size=0, max_size=self.settings.db_pool_max,
+            command_timeout=self.settings.db_timeout_seconds, timeout=self.settings.db_timeout_seconds,
+            max_inactive_connection_lifetime=300)
+        POOL_MAX.set(self.settings.db_pool_max)
+        asyncio.get_running_loop().create_task(self._warm())
+
+    async def _warm(self) -> None:
+        try:
+            conns = [await self.pool.acquire() for _ in range(self.settings.db_pool_min)]
+            for c in conns:
+                await self.pool.release(c)
+        except UNAVAILABLE as exc:
+            log.warning("database not reachable at start", extra={"error": str(exc)})
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await asyncio.wait_for(self.pool.close(), timeout=10)
+            POOL_MAX.set(0)
+
+    def unavailable(self, exc: BaseException) -> AppError:
+        DEGRADED_REQUESTS.labels(dependency="postgres").inc()
+        log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return AppError(503, "database_unavailable", "the database is unreachable; retry later",
+                        {"Retry-After": str(self.settings.retry_after_seconds)})
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; a database outage surfaces as AppError(503)."""
+        try:
+            conn = await self.pool.acquire()
+        except UNAVAILABLE as exc:
+            raise self.unavailable(exc) from None
+        POOL_IN_USE.inc()
+        try:
+            yield conn
+        except UNAVAILABLE as exc:
+            raise self.unavailable(exc) from None
+        finally:
+            POOL_IN_USE.dec()
+            try:
+                await self.pool.release(conn)
+            except UNAVAILABLE:
+                pass
+
+    async def ping(self) -> str | None:
+        """None when the database answers, else why not."""
+        try:
+            async with self.connection() as conn:
+                await conn.fetchval("SELECT 1", timeout=2)
+            return None
+        except AppError:
+            return "unreachable"

@@ -1,0 +1,67 @@
+"""One error body everywhere: {"error": {"code", "message", "request_id"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from app.responses import JSONBody
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.logs import request_id_var
+
+log = logging.getLogger("app.errors")
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+          422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+class AppError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message, "request_id": request_id_var.get()}}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONBody:
+    return JSONBody(error_body(code, message), status_code=status, headers=headers)
+
+
+def _field(loc: tuple) -> str:
+    # ("body", "starts_at") -> "starts_at"; ("query", "limit") -> "limit"
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    msgs = []
+    for err in exc.errors():
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        msgs.append(f"{_field(tuple(err.get('loc', ())))}: {msg}")
+    return "; ".join(msgs)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_req: Request, exc: AppError):
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_req: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return error_response(exc.status_code, _CODES.get(exc.status_code, "http_error"), message,
+                              dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_req: Request, exc: RequestValidationError):
+        return error_response(422, "validation_error", validation_message(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; quote the request id")

@@ -1,0 +1,55 @@
+"""The ASGI application: `create_app()` wires settings, pools, routes and error handling."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__, errors
+from app.cache import Cache, make_client
+from app.db import Database
+from app.logs import configure
+from app.middleware import RequestContext
+from app.ratelimit import RateLimiter
+from app.routes import events, probes
+from app.settings import Settings, get_settings
+
+log = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        db = Database(settings)
+        await db.open()
+        redis = make_client(settings)
+        cache = Cache(settings, redis)
+        app.state.db, app.state.cache = db, cache
+        app.state.limiter = RateLimiter(cache, rate=settings.rate_limit_per_second,
+                                        burst=settings.rate_limit_burst)
+        log.info("started", extra={"version": __version__, "redis_mode": settings.redis_mode})
+        try:
+            yield
+        finally:
+            await db.close()
+            await redis.aclose()
+
+    app = FastAPI(title="loadline events", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(probes.router)
+    app.include_router(events.router)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry for servers that import the app by name (each worker builds its own)."""
+    settings = get_settings()
+    configure(settings.log_level)
+    return create_app(settings)

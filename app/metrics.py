@@ -1,0 +1,46 @@
+"""The service's Prometheus metrics; names and labels are a contract with the alert rules.
+
+With several workers, prometheus_client's multiprocess mode aggregates their
+files in PROMETHEUS_MULTIPROC_DIR (which must be set before this module is
+imported; `python -m app serve` does that).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest)
+from prometheus_client import multiprocess
+
+from app import __version__
+
+# Cached search answers in ~1 ms, a cold database query in a few: buckets resolve both.
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+REQUEST_DURATION = Histogram(
+    "http_request_duration_seconds", "HTTP request duration by route template",
+    ["route", "method", "status"], buckets=BUCKETS)
+CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["result"])
+DEGRADED_REQUESTS = Counter(
+    "degraded_requests_total", "Requests served without a failed dependency", ["dependency"])
+RATE_LIMITED = Counter("rate_limited_requests_total", "Requests refused with 429")
+POOL_IN_USE = Gauge("db_pool_connections_in_use", "Database connections checked out",
+                    multiprocess_mode="livesum")
+POOL_MAX = Gauge("db_pool_connections_max", "Database pool size limit", multiprocess_mode="livesum")
+BUILD_INFO = Gauge("app_build_info", "Build information (value 1)", ["version"],
+                   multiprocess_mode="max")
+
+BUILD_INFO.labels(version=__version__).set(1)
+CACHE_REQUESTS.labels(result="hit")
+CACHE_REQUESTS.labels(result="miss")
+DEGRADED_REQUESTS.labels(dependency="redis")
+DEGRADED_REQUESTS.labels(dependency="postgres")
+
+
+def render() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

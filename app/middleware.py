@@ -1,0 +1,99 @@
+"""The outermost layer of every request: request id, body size limit, metrics, access log.
+
+Pure ASGI (not BaseHTTPMiddleware) so it adds no task or stream copy per request,
+and it sees the final status even of errors raised below it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import orjson
+
+from app.errors import error_body
+from app.logs import request_id_var
+from app.metrics import REQUEST_DURATION
+
+access = logging.getLogger("app.access")
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNMATCHED = "<unmatched>"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestContext:
+    def __init__(self, app, *, max_body_bytes: int, access_log: bool):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.access_log = access_log
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        rid = None
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                rid = candidate if _VALID_ID.match(candidate) else None
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else None
+        rid = rid or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        rid_header = (b"x-request-id", rid.encode())
+        status = 500
+        started = False
+
+        async def send_wrapper(message):
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started = True
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        received = 0
+
+        async def receive_wrapper():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            if length is not None and length > self.max_body_bytes:
+                await self._too_large(send_wrapper)
+            else:
+                try:
+                    await self.app(scope, receive_wrapper, send_wrapper)
+                except _BodyTooLarge:
+                    if started:
+                        raise
+                    await self._too_large(send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or UNMATCHED
+            REQUEST_DURATION.labels(template, scope["method"], str(status)).observe(elapsed)
+            if self.access_log:
+                access.info("request", extra={
+                    "method": scope["method"], "path": scope["path"], "route": template,
+                    "status": status, "duration_ms": round(elapsed * 1000, 2)})
+            request_id_var.reset(token)
+
+    async def _too_large(self, send):
+        body = orjson.dumps(error_body(
+            "payload_too_large", f"body: larger than the {self.max_body_bytes}-byte limit"))
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

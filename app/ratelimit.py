@@ -1,0 +1,70 @@
+"""Token bucket per client, held in Redis and updated atomically by one Lua script.
+
+Each client (its API key, else its address) has a bucket of `burst` tokens
+refilled at `rate` per second. A request takes one token; an empty bucket
+answers 429 with Retry-After = seconds until the next token. When Redis is
+down the limiter lets requests through (counted as degraded): refusing all
+traffic because the cache is gone would turn a cache outage into an outage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from redis.exceptions import RedisError
+
+from app.cache import Cache, mark_degraded
+from app.metrics import RATE_LIMITED
+
+# KEYS[1] bucket; ARGV: rate/s, burst, now (s, float). Returns {allowed 0|1, seconds until a token}.
+# The caller's clock is passed in so the script stays deterministic (replication-safe).
+TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil then tokens = burst; ts = now end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return {allowed, tostring(wait)}
+"""
+
+
+class RateLimiter:
+    def __init__(self, cache: Cache, *, rate: float, burst: int):
+        self.cache = cache
+        self.rate, self.burst = rate, burst
+        self.script = cache.client.register_script(TOKEN_BUCKET)
+
+    async def check(self, client_id: str, state) -> float | None:
+        """None when allowed, else the seconds to wait."""
+        if not self.cache.available():
+            mark_degraded(state)
+            return None
+        key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
+        try:
+            allowed, wait = await self.script(keys=[key], args=[self.rate, self.burst, time.time()])
+        except RedisError as exc:
+            self.cache.failed(exc, state)
+            return None
+        if int(allowed) == 1:
+            return None
+        RATE_LIMITED.inc()
+        return max(float(wait), 0.001)
+
+
+def retry_after(wait_s: float) -> str:
+    return str(max(1, math.ceil(wait_s)))

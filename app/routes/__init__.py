@@ -1,0 +1,1 @@
+"""HTTP routes: thin handlers over app.events and app.cache."""

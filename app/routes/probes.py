@@ -1,0 +1,42 @@
+"""Liveness, readiness, metrics and the constant endpoint the benchmark compares against."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from app import metrics
+from app.deps import CacheDep, DbDep, SettingsDep
+from app.responses import JSONBody
+
+router = APIRouter()
+_PING = b'{"status":"ok"}'
+
+
+@router.get("/healthz")
+async def healthz():
+    """The process runs its event loop; dependencies are /readyz's business."""
+    return Response(_PING, media_type="application/json")
+
+
+@router.get("/readyz")
+async def readyz(db: DbDep, cache: CacheDep, settings: SettingsDep):
+    """Ready while PostgreSQL answers. Redis down only degrades (reads fall back to the database)."""
+    db_problem, redis_problem = await db.ping(), await cache.ping()
+    checks = {"postgres": db_problem or "ok", "redis": redis_problem or "ok"}
+    if db_problem:
+        return JSONBody({"status": "unavailable", "checks": checks}, status_code=503,
+                        headers={"Retry-After": str(settings.retry_after_seconds)})
+    return JSONBody({"status": "degraded" if redis_problem else "ok", "checks": checks})
+
+
+@router.get("/metrics")
+async def metrics_endpoint(_request: Request):
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@router.get("/v1/ping")
+async def ping():
+    """Constant JSON, no dependency: the benchmark's baseline for framework + server cost."""
+    return Response(_PING, media_type="application/json")

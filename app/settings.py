@@ -1,0 +1,115 @@
+"""Every setting of the service, from the environment (see docs/settings.md).
+
+One class; it refuses placeholder secrets unless EVENTS_ENVIRONMENT=development,
+so a copy-pasted example can never reach production.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Values people paste from examples. A secret containing one of these is a placeholder.
+PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "example", "secret",
+                "password", "dev-key", "devkey", "insecure", "xxxx", "todo")
+MIN_API_KEY_LENGTH = 16
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production"] = Field(
+        "production", description="development allows placeholder secrets; production refuses them")
+    database_url: str = Field(
+        "postgresql://loadline:loadline@127.0.0.1:5432/loadline",
+        description="postgresql://user:password@host:port/db")
+    redis_mode: Literal["standalone", "cluster"] = "standalone"
+    redis_url: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["redis://127.0.0.1:6379/0"],
+        description="standalone: one redis:// URL; cluster: comma-separated startup nodes")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated keys accepted in X-API-Key for writes")
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    server: Literal["uvicorn", "granian"] = "uvicorn"
+    cache_ttl_seconds: int = Field(30, ge=1, le=86400)
+    rate_limit_per_second: float = Field(50.0, gt=0)
+    rate_limit_burst: int = Field(100, ge=1)
+    max_body_bytes: int = Field(16384, ge=256, le=10 * 1024 * 1024)
+    search_max_limit: int = Field(100, ge=1, le=1000)
+    db_pool_min: int = Field(1, ge=0)
+    db_pool_max: int = Field(10, ge=1, le=200)
+    db_timeout_seconds: float = Field(5.0, gt=0)
+    redis_timeout_seconds: float = Field(0.25, gt=0)
+    redis_retry_after_failure_seconds: float = Field(1.0, ge=0)
+    retry_after_seconds: int = Field(5, ge=1)
+    migrate_wait_seconds: float = Field(60.0, ge=0)
+    access_log: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    prometheus_multiproc_dir: str | None = Field(
+        None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"))
+
+    @field_validator("redis_url", "api_keys", mode="before")
+    @classmethod
+    def _comma_list(cls, v: object) -> object:
+        return _split(v)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+            raise ValueError("must look like postgresql://user:password@host:port/db")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_urls(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one redis://host:port URL is required")
+        for url in v:
+            parts = urlsplit(url)
+            if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+                raise ValueError(f"'{url}' must look like redis://host:port/0")
+        return v
+
+    @model_validator(mode="after")
+    def _no_placeholders_outside_development(self) -> Settings:
+        if self.redis_mode == "standalone" and len(self.redis_url) != 1:
+            raise ValueError("EVENTS_REDIS_URL: standalone mode takes exactly one URL")
+        if self.workers > 1 and not self.prometheus_multiproc_dir:
+            raise ValueError("PROMETHEUS_MULTIPROC_DIR: required when EVENTS_WORKERS > 1 "
+                             "(each worker writes its metrics there)")
+        if self.environment == "development":
+            return self
+        problems = []
+        if not self.api_keys:
+            problems.append("EVENTS_API_KEYS: empty; production needs at least one key")
+        for i, key in enumerate(self.api_keys):
+            if len(key) < MIN_API_KEY_LENGTH or any(p in key.lower() for p in PLACEHOLDERS):
+                problems.append(f"EVENTS_API_KEYS: key #{i + 1} is a placeholder or shorter than "
+                                f"{MIN_API_KEY_LENGTH} characters")
+        password = urlsplit(self.database_url).password or ""
+        if not password or password.lower() in ("loadline", "postgres") or any(
+                p in password.lower() for p in PLACEHOLDERS):
+            problems.append("EVENTS_DATABASE_URL: the password is missing or a placeholder")
+        if problems:
+            raise ValueError("placeholder secrets refused in production "
+                             "(set EVENTS_ENVIRONMENT=development to allow them): " + "; ".join(problems))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
