@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "local",
     "demo",
     "env",
+    "check",
 ]
 
 for _name in COMMAND_MODULES:

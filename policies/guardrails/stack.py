@@ -53,7 +53,7 @@ def network_policies(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | N
         denied: set[str] = set()
         for np in netpols:
             denied |= denied_directions(np)
-        missing = sorted({"Ingress", "Egress"} - denied)
+        missing = [d for d in ("Ingress", "Egress") if d not in denied]
         if missing:
             out.append((_namespace_obj(ns, objects),
                         f"holds workloads but no NetworkPolicy denies {' and '.join(missing)} by default "
