@@ -154,6 +154,17 @@ class ApiService(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Headless twin of the Service: its DNS name lists every ready pod, which is how
+        # the bundled Prometheus finds each replica. No job label: operator mode selects
+        # the Service above, and two matches would scrape every pod twice.
+        k8s.core.v1.Service(
+            f"{name}-headless",
+            metadata=common.metadata(f"{name}-headless", ns, lbl),
+            spec={"clusterIP": "None", "selector": sel,
+                  "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child,
+        )
+
         hpa = api.hpa
         autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",

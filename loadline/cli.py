@@ -24,6 +24,7 @@ def _root() -> None:
 # Each module registers its commands on `app`; the order is the order of `--help`.
 COMMAND_MODULES: list[str] = [
     "profile",
+    "render",
     "loadtest",
     "local",
     "demo",

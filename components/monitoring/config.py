@@ -160,31 +160,25 @@ def _static_job(job: str, targets: list[str], interval: str) -> dict[str, Any]:
 
 def prometheus_config(profile: Profile, *, api_targets: list[str], redis_targets: list[str],
                       postgres_targets: list[str], rule_files: list[str],
-                      api_kubernetes_namespace: str | None = None,
+                      api_dns_name: str | None = None, api_port: int = 8000,
                       extra_targets: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The content of prometheus.yml.
 
     `api_targets` are static host:port targets (loopback for `loadline local`). In a
-    cluster the API scales under an HPA, so pass `api_kubernetes_namespace` instead:
-    the API job then discovers every ready pod behind the API Service. `extra_targets`
+    cluster the API scales under an HPA, so pass `api_dns_name` (the API's headless
+    Service) instead: the job then discovers every ready pod through DNS. `extra_targets`
     adds static jobs (kube-state-metrics, Grafana) by job name.
     """
     interval = profile.monitoring.scrape_interval
     jobs: list[dict[str, Any]] = [_static_job("prometheus", ["localhost:9090"], interval)]
-    if api_kubernetes_namespace:
+    if api_dns_name:
+        # A headless Service's DNS name resolves to every ready API pod, so each replica
+        # the HPA adds is scraped on its own; no Kubernetes API access is needed.
         jobs.append({
             "job_name": API_JOB,
             "scrape_interval": interval,
-            "kubernetes_sd_configs": [{"role": "endpoints",
-                                       "namespaces": {"names": [api_kubernetes_namespace]}}],
-            "relabel_configs": [
-                {"source_labels": ["__meta_kubernetes_service_label_app_kubernetes_io_component"],
-                 "regex": "api", "action": "keep"},
-                {"source_labels": ["__meta_kubernetes_endpoint_port_name"],
-                 "regex": "http", "action": "keep"},
-                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-                {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-            ],
+            "dns_sd_configs": [{"names": [api_dns_name], "type": "A", "port": api_port,
+                                "refresh_interval": "30s"}],
         })
     else:
         jobs.append(_static_job(API_JOB, api_targets, interval))

@@ -35,6 +35,10 @@ class MonitoringArgs:
     """Stack-wide labels added to every object."""
 
 
+def api_headless_host(namespace: str, api_name: str = "loadline-api") -> str:
+    return f"{api_name}-headless.{namespace}.svc.cluster.local"
+
+
 def bundled_config(profile: Profile, redis_targets: list[str], postgres_targets: list[str],
                    prefix: str = "monitoring") -> dict[str, Any]:
     """prometheus.yml for the bundled Prometheus of a stack."""
@@ -44,7 +48,7 @@ def bundled_config(profile: Profile, redis_targets: list[str], postgres_targets:
         extra["grafana"] = [grafana_mod.target(f"{prefix}-grafana", ns)]
     return prometheus_config(profile, api_targets=[], redis_targets=redis_targets,
                              postgres_targets=postgres_targets, rule_files=[RULES_PATH],
-                             api_kubernetes_namespace=ns, extra_targets=extra)
+                             api_dns_name=api_headless_host(ns), extra_targets=extra)
 
 
 class Monitoring(pulumi.ComponentResource):

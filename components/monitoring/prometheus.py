@@ -1,4 +1,4 @@
-"""Prometheus (bundled mode): RBAC for discovery, config + rules ConfigMap, Deployment, Service."""
+"""Prometheus (bundled mode): config + rules ConfigMap, Deployment, Service, NetworkPolicy."""
 
 from __future__ import annotations
 
@@ -42,22 +42,9 @@ class Prometheus(pulumi.ComponentResource):
         sel = common.selector(name=name, instance=args.instance)
         child = pulumi.ResourceOptions(parent=self)
 
-        account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=common.metadata(name, ns, lbl), opts=child)
-        # Discovery of the API's pods only, in this namespace only: a Role, not a ClusterRole.
-        role = k8s.rbac.v1.Role(
-            f"{name}-role",
-            metadata=common.metadata(name, ns, lbl),
-            rules=[{"apiGroups": [""], "resources": ["endpoints", "services", "pods"],
-                    "verbs": ["get", "list", "watch"]}],
-            opts=child,
-        )
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-rolebinding",
-            metadata=common.metadata(name, ns, lbl),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
-            subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
-            opts=child,
-        )
+        # Targets come from static names and DNS: Prometheus needs no Kubernetes API access.
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=common.metadata(name, ns, lbl), automount_service_account_token=False, opts=child)
 
         files = {"prometheus.yml": yaml.safe_dump(args.config, sort_keys=False),
                  "rules.yml": yaml.safe_dump(args.rules, sort_keys=False)}
@@ -78,6 +65,7 @@ class Prometheus(pulumi.ComponentResource):
                     "metadata": {"labels": lbl, "annotations": {"loadline.dev/config-sha256": digest}},
                     "spec": {
                         "serviceAccountName": account.metadata.name,
+                        "automountServiceAccountToken": False,
                         "securityContext": common.pod_security(images.PROMETHEUS_UID, fs_group=images.PROMETHEUS_UID),
                         "containers": [{
                             "name": "prometheus",
@@ -142,7 +130,5 @@ def _network_policy(instance: str, sel: dict[str, str]) -> dict[str, Any]:
             {"to": [pods("postgres")], "ports": tcp(9187)},
             {"to": [pods("monitoring")], "ports": tcp(8080)},
             {"to": [pods("grafana")], "ports": tcp(3000)},
-            # Service discovery talks to the API server, whose address the cluster decides.
-            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(443, 6443)},
         ],
     }
