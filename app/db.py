@@ -73,11 +73,38 @@ class Database:
             except UNAVAILABLE:
                 pass
 
+    async def read(self, query, /, **kwargs):
+        """Run an idempotent `query(conn, **kwargs)`, retrying once on a dropped connection.
+
+        After a database restart every pooled connection is dead; without the retry the
+        first request on each would fail although the database is back.
+        """
+        for attempt in (1, 2):
+            try:
+                conn = await self.pool.acquire()
+            except UNAVAILABLE as exc:
+                raise self.unavailable(exc) from None
+            POOL_IN_USE.inc()
+            try:
+                return await query(conn, **kwargs)
+            except UNAVAILABLE as exc:
+                if attempt == 2:
+                    raise self.unavailable(exc) from None
+            finally:
+                POOL_IN_USE.dec()
+                try:
+                    await self.pool.release(conn)
+                except UNAVAILABLE:
+                    pass
+
     async def ping(self) -> str | None:
         """None when the database answers, else why not."""
         try:
-            async with self.connection() as conn:
-                await conn.fetchval("SELECT 1", timeout=2)
+            await self.read(_select_one)
             return None
         except AppError:
             return "unreachable"
+
+
+async def _select_one(conn: asyncpg.Connection) -> None:
+    await conn.fetchval("SELECT 1", timeout=2)

@@ -52,6 +52,13 @@ class RequestContext:
 
         async def send_wrapper(message):
             nonlocal status, started
+            if too_large:
+                # The framework turned our refusal into its own error; answer 413 instead, once.
+                if not started:
+                    started = True
+                    status = 413
+                    await self._too_large(send, rid_header)
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 started = True
@@ -59,26 +66,29 @@ class RequestContext:
             await send(message)
 
         received = 0
+        too_large = False
 
         async def receive_wrapper():
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
         try:
             if length is not None and length > self.max_body_bytes:
-                await self._too_large(send_wrapper)
+                status = 413
+                await self._too_large(send, rid_header)
             else:
                 try:
                     await self.app(scope, receive_wrapper, send_wrapper)
                 except _BodyTooLarge:
-                    if started:
-                        raise
-                    await self._too_large(send_wrapper)
+                    if not started:
+                        status = 413
+                        await self._too_large(send, rid_header)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -90,10 +100,10 @@ class RequestContext:
                     "status": status, "duration_ms": round(elapsed * 1000, 2)})
             request_id_var.reset(token)
 
-    async def _too_large(self, send):
+    async def _too_large(self, send, rid_header):
         body = orjson.dumps(error_body(
             "payload_too_large", f"body: larger than the {self.max_body_bytes}-byte limit"))
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+                                (b"content-length", str(len(body)).encode()), rid_header]})
         await send({"type": "http.response.body", "body": body})

@@ -51,8 +51,7 @@ async def search_events(
     cached, gen = await cache.get_search(params, request.state)
     if cached is not None:
         return _json(cached)
-    async with db.connection() as conn:
-        page = await events.search_events(conn, starts_at=starts_at, ends_at=ends_at, limit=limit, after=after)
+    page = await db.read(events.search_events, starts_at=starts_at, ends_at=ends_at, limit=limit, after=after)
     body = orjson.dumps(page)
     if gen is not None:
         await cache.put_search(params, gen, body, request.state)
@@ -64,8 +63,7 @@ async def get_event(event_id: UUID, request: Request, db: DbDep, cache: CacheDep
     cached = await cache.get_event(str(event_id), request.state)
     if cached is not None:
         return _json(cached)
-    async with db.connection() as conn:
-        found = await events.get_event(conn, event_id=event_id)
+    found = await db.read(events.get_event, event_id=event_id)
     if found is None:
         raise AppError(404, "not_found", f"event_id: no event {event_id}")
     body = orjson.dumps(found)
