@@ -1,0 +1,48 @@
+"""Cache-aside on real Redis: misses fill, hits skip the database, writes invalidate searches."""
+
+from __future__ import annotations
+
+from tests.app.conftest import create, metric
+
+WINDOW = {"starts_at": "2032-07-01T00:00:00Z", "ends_at": "2032-07-02T00:00:00Z"}
+
+
+def _hits_and_misses(client):
+    return metric(client, "cache_requests_total", result="hit"), metric(client, "cache_requests_total", result="miss")
+
+
+def test_second_read_is_a_hit_and_the_entry_has_the_ttl(app_factory, redis):
+    with app_factory(cache_ttl_seconds=45) as client:
+        event = create(client, starts_at="2032-07-01T09:00:00Z", ends_at="2032-07-01T10:00:00Z")
+        hits, misses = _hits_and_misses(client)
+        first = client.get(f"/v1/events/{event['id']}")
+        second = client.get(f"/v1/events/{event['id']}")
+        assert first.json() == second.json() == event
+        assert _hits_and_misses(client) == (hits + 1, misses + 1)
+        with redis.client() as c:
+            assert 0 < c.ttl(f"event:{event['id']}") <= 45
+
+
+def test_cached_page_is_served_without_the_database(client, redis, postgres):
+    create(client, starts_at="2032-07-01T11:00:00Z", ends_at="2032-07-01T12:00:00Z")
+    first = client.get("/v1/events/search", params=WINDOW).json()
+    # Change the row behind the cache's back: a hit must still return what was cached.
+    postgres.psql("UPDATE events SET title = 'changed underneath' WHERE starts_at = '2032-07-01T11:00:00Z'")
+    assert client.get("/v1/events/search", params=WINDOW).json() == first
+
+
+def test_a_write_invalidates_cached_searches(client):
+    before = client.get("/v1/events/search", params=WINDOW).json()["items"]
+    assert client.get("/v1/events/search", params=WINDOW).json()["items"] == before  # now cached
+    new = create(client, starts_at="2032-07-01T15:00:00Z", ends_at="2032-07-01T16:00:00Z")
+    after = client.get("/v1/events/search", params=WINDOW).json()["items"]
+    assert new["id"] in [e["id"] for e in after]
+    assert len(after) == len(before) + 1
+
+
+def test_cache_entries_expire(app_factory, redis):
+    with app_factory(cache_ttl_seconds=1) as client:
+        client.get("/v1/events/search", params=WINDOW)
+        with redis.client() as c:
+            keys = c.keys("events:search:*[0-9a-f]")
+            assert keys and all(0 < c.pttl(k) <= 1000 for k in keys)
