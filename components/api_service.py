@@ -17,6 +17,19 @@ PORT = 8000
 METRICS_JOB = "loadline-api"
 
 
+# Connections kept free for the migrations Job, the backup CronJob, the exporter and psql.
+RESERVED_CONNECTIONS = 10
+
+
+def db_pool_max(profile: Profile) -> int | None:
+    """Pool size per worker so that every pod at the HPA maximum fits in max_connections."""
+    tuning = profile.postgres.tuning
+    if tuning is None:
+        return None
+    workers = profile.api.hpa.max_replicas * profile.api.workers
+    return max(1, (tuning.max_connections - RESERVED_CONNECTIONS) // workers)
+
+
 @dataclass
 class ApiServiceArgs:
     profile: Profile
@@ -233,6 +246,9 @@ class ApiService(pulumi.ComponentResource):
             "EVENTS_RATE_LIMIT_BURST": str(api.rate_limit.burst),
             "PROMETHEUS_MULTIPROC_DIR": "/tmp/prometheus",
         }
+        pool = db_pool_max(p)
+        if pool is not None:
+            plain["EVENTS_DB_POOL_MAX"] = str(pool)
         env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in plain.items()]
         env.append({"name": "EVENTS_REDIS_URL", "value": args.redis_url})
         env.append({"name": "EVENTS_DATABASE_URL",
