@@ -64,5 +64,9 @@ def register(app: typer.Typer) -> None:
             _fail(str(exc))
         except ImportError as exc:
             _fail(f"offline render is not available: {exc}")
+        except Exception as exc:  # a program that fails under mocks: report it, no traceback
+            if type(exc).__name__ != "RenderError":
+                raise
+            _fail(f"stack '{stack}' could not be rendered: {exc}")
         typer.echo(render_json(result) if as_json else render_text(result))
         raise typer.Exit(result.exit_code)

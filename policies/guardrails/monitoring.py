@@ -5,8 +5,11 @@
   endpoints name one of its ports (operator mode);
 * a job in a `prometheus.yml` (a ConfigMap key, or the render's prometheus_config) whose
   `kubernetes_sd_configs` reach the Service's namespace and whose keep/drop relabel rules
-  let the Service through, or whose static targets name the Service or one of its pods'
-  DNS names (`pod.service.namespace.svc...`).
+  let the Service through, or whose static targets or `dns_sd_configs` names name the
+  Service or one of its pods (`pod.service.namespace.svc...`), or that scrapes loopback
+  from the pods that mount the config (Prometheus scraping itself).
+
+A job that reaches the pods through another Service (e.g. the headless one) scrapes them too.
 
 A Service is "of a monitored workload" when it declares its scrape job with the
 `loadline.dev/job` label, carries `prometheus.io/scrape: "true"`, or exposes a port named
@@ -36,18 +39,6 @@ def _parse_yaml(text: Any) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-
-
-def prometheus_configs(objects: Sequence[Obj], ctx: Context) -> list[Mapping[str, Any]]:
-    found = [c for c in ctx.prometheus_configs if isinstance(c, Mapping)]
-    for o in objects:
-        if k8s.kind(o) == "ConfigMap":
-            data = k8s.as_dict(o.get("data"))
-            for key in CONFIG_KEYS:
-                parsed = _parse_yaml(data.get(key))
-                if isinstance(parsed, Mapping):
-                    found.append(parsed)
-    return found
 
 
 def rule_files(objects: Sequence[Obj], ctx: Context) -> list[Mapping[str, Any]]:
@@ -132,16 +123,55 @@ def _sd_reaches(job: Mapping[str, Any], service: Obj) -> bool:
     return False
 
 
-def _static_reaches(job: Mapping[str, Any], service: Obj) -> bool:
+def _target_hosts(job: Mapping[str, Any]) -> list[str]:
+    """Hosts a job scrapes by name: static targets and DNS service discovery names."""
+    hosts = [str(t).rsplit(":", 1)[0] for sc in k8s.as_list(job.get("static_configs"))
+             for t in k8s.as_list(k8s.as_dict(sc).get("targets"))]
+    hosts += [str(n).rsplit(":", 1)[0] for sd in k8s.as_list(job.get("dns_sd_configs"))
+              for n in k8s.as_list(k8s.as_dict(sd).get("names"))]
+    return hosts
+
+
+def _host_names_service(host: str, service: Obj) -> bool:
+    """`svc`, `svc.ns[.svc...]`, or a pod's DNS name under it, `pod.svc.ns[.svc...]`."""
     svc, ns = k8s.name(service), k8s.namespace(service)
-    for sc in k8s.as_list(job.get("static_configs")):
-        for target in k8s.as_list(k8s.as_dict(sc).get("targets")):
-            host = str(target).rsplit(":", 1)[0]
-            parts = host.split(".")
-            if parts[0] == svc and (len(parts) == 1 or parts[1] == ns):
-                return True
-            if len(parts) >= 3 and parts[1] == svc and parts[2] == ns:
-                return True
+    parts = host.split(".")
+    if parts[0] == svc and (len(parts) == 1 or parts[1] == ns):
+        return True
+    return len(parts) >= 3 and parts[1] == svc and parts[2] == ns
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def _config_sources(objects: Sequence[Obj], ctx: Context) -> list[tuple[Mapping[str, Any], list[Obj]]]:
+    """(prometheus.yml, the workloads that run it) for every config the stack ships."""
+    workloads = [o for o in objects if k8s.kind(o) in k8s.POD_KINDS]
+    out: list[tuple[Mapping[str, Any], list[Obj]]] = []
+    for o in objects:
+        if k8s.kind(o) != "ConfigMap":
+            continue
+        for key in CONFIG_KEYS:
+            parsed = _parse_yaml(k8s.as_dict(o.get("data")).get(key))
+            if isinstance(parsed, Mapping):
+                out.append((parsed, [w for w in workloads if _mounts(w, o)]))
+    # Configs known besides the objects (the render's) run nowhere we can see.
+    out += [(c, []) for c in ctx.prometheus_configs if isinstance(c, Mapping)]
+    return out
+
+
+def _mounts(workload: Obj, config_map: Obj) -> bool:
+    tpl = k8s.pod_template(workload)
+    if not tpl or k8s.namespace(workload) != k8s.namespace(config_map):
+        return False
+    wanted = k8s.name(config_map)
+    for vol in k8s.as_list(tpl[1].get("volumes")):
+        vol = k8s.as_dict(vol)
+        if k8s.get(vol, "configMap", "name") == wanted:
+            return True
+        if any(k8s.get(src, "configMap", "name") == wanted
+               for src in k8s.as_list(k8s.get(vol, "projected", "sources"))):
+            return True
     return False
 
 
@@ -170,22 +200,45 @@ def _monitored(service: Obj) -> bool:
 
 
 def services_scraped(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | None, str]]:
-    jobs = [k8s.as_dict(j) for c in prometheus_configs(objects, ctx) for j in k8s.as_list(c.get("scrape_configs"))]
+    services = [o for o in objects if k8s.kind(o) == "Service"]
+    workloads = [o for o in objects if k8s.kind(o) in k8s.POD_KINDS]
+
+    def pods_of(svc: Obj) -> set[int]:
+        return {id(w) for w in workloads
+                if k8s.namespace(w) == k8s.namespace(svc) and k8s.service_selects(svc, k8s.pod_labels(w))}
+
+    # job name -> the Services and workloads (pods) it reaches. A scrape through any Service
+    # (or pod DNS name, or loopback from Prometheus' own pod) reaches the same pods, so a
+    # client Service counts as scraped when the job reaches its pods via the headless one.
+    reached: dict[str, tuple[set[int], set[int]]] = {}
+    for config, runners in _config_sources(objects, ctx):
+        for job in k8s.as_list(config.get("scrape_configs")):
+            job = k8s.as_dict(job)
+            svcs, pods = reached.setdefault(str(job.get("job_name")), (set(), set()))
+            hosts = _target_hosts(job)
+            for svc in services:
+                if _sd_reaches(job, svc) or any(_host_names_service(h, svc) for h in hosts):
+                    svcs.add(id(svc))
+                    pods |= pods_of(svc)
+            if any(h in _LOOPBACK for h in hosts):
+                pods |= {id(w) for w in runners}
     monitors = [o for o in objects if k8s.kind(o) == "ServiceMonitor"]
+
     out: list[tuple[Obj | None, str]] = []
-    for svc in filter(_monitored, objects):
+    for svc in filter(_monitored, services):
         declared = k8s.labels(svc).get(JOB_LABEL)
-        reaching = [j for j in jobs if _sd_reaches(j, svc) or _static_reaches(j, svc)]
+        own_pods = pods_of(svc)
+        jobs = sorted(name for name, (svcs, pods) in reached.items()
+                      if id(svc) in svcs or (own_pods and own_pods & pods))
+        by_monitor = [m for m in monitors if _monitor_reaches(m, svc)]
         if declared is not None:
-            reaching_names = {str(j.get("job_name")) for j in reaching}
-            by_monitor = [m for m in monitors if _monitor_reaches(m, svc)
-                          and k8s.get(m, "spec", "jobLabel") == JOB_LABEL]
-            if str(declared) not in reaching_names and not by_monitor:
-                seen = f" (reached only by job {', '.join(sorted(reaching_names))})" if reaching_names else ""
+            by_monitor = [m for m in by_monitor if k8s.get(m, "spec", "jobLabel") == JOB_LABEL]
+            if str(declared) not in jobs and not by_monitor:
+                seen = f" (reached only by job {', '.join(jobs)})" if jobs else ""
                 out.append((svc, f"declares scrape job '{declared}' but no Prometheus job of that name "
-                                 f"and no ServiceMonitor reaches it{seen}"))
-        elif not reaching and not any(_monitor_reaches(m, svc) for m in monitors):
-            out.append((svc, "exposes metrics but no Prometheus job or ServiceMonitor scrapes it"))
+                                 f"and no ServiceMonitor reaches it or its pods{seen}"))
+        elif not jobs and not by_monitor:
+            out.append((svc, "exposes metrics but no Prometheus job or ServiceMonitor scrapes it or its pods"))
     return out
 
 

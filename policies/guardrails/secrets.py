@@ -33,7 +33,7 @@ _SECRET_PAIRS = frozenset({("API", "KEY"), ("API", "KEYS"), ("PRIVATE", "KEY"), 
                            ("SECRET", "KEY"), ("AUTH", "KEY"), ("SIGNING", "KEY")})
 _URL_WITH_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
 
-# How `loadline render` (and the Pulumi console) print a value held as a secret.
+# How `loadline render` (`<secret: masked ...>`) and other tools print a value held as a secret.
 MASKED_VALUES = frozenset({"[secret]", "[masked]", "<secret>", "(secret)"})
 _MASK = re.compile(r"^\*{3,}$")
 
@@ -72,7 +72,10 @@ def is_marked_secret(value: Any) -> bool:
         return True
     if type(value).__name__ == "Secret" and type(value).__module__.startswith("pulumi_policy"):
         return True
-    return isinstance(value, str) and (value.strip() in MASKED_VALUES or bool(_MASK.match(value.strip())))
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text in MASKED_VALUES or bool(_MASK.match(text)) or (text.startswith("<secret") and text.endswith(">"))
 
 
 def _decoded(value: str) -> str | None:

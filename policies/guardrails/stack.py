@@ -60,9 +60,12 @@ def network_policies(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | N
                         "(podSelector: {} with no rules)"))
         for w in (w for w in workloads if k8s.namespace(w) == ns):
             pod_labels = k8s.pod_labels(w)
-            if not any(_allows(np) and k8s.selector_matches(k8s.get(np, "spec", "podSelector"), pod_labels)
+            # Namespace-wide allows (podSelector: {}, e.g. DNS) do not count: each workload
+            # needs a policy that names its pods and states the traffic it may have.
+            if not any(_allows(np) and not _selects_all(np)
+                       and k8s.selector_matches(k8s.get(np, "spec", "podSelector"), pod_labels)
                        for np in netpols):
-                out.append((w, "no NetworkPolicy selects its pods with an explicit allow rule"))
+                out.append((w, "no NetworkPolicy selects its pods by label with an explicit allow rule"))
     return out
 
 
