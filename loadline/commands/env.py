@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -13,10 +14,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from loadline.envs.cluster import (
+    api_key_from_cluster,
+    parse_service_url,
+    port_forward,
+    require_kubectl,
+)
 from loadline.envs.config import generate_config, is_generated, write_stack_file
 from loadline.envs.driver import Driver, DriverSettings, workspace_dir
 from loadline.envs.errors import EnvError
-from loadline.envs.gate import api_url, run_gate
+from loadline.envs.gate import api_url, output_api_key, run_gate
 from loadline.envs.gc import select_expired
 from loadline.envs.names import validate_name
 from loadline.envs.preflight import preflight
@@ -62,11 +69,26 @@ def _report_dir(name: str) -> Path:
     return REPO_ROOT / "reports" / "envs" / name / _now().strftime("%Y%m%dT%H%M%SZ")
 
 
-def _record_gate(registry: Registry, record: EnvRecord, host: str, console: Console,
-                 allow_remote: bool, outputs: dict | None = None) -> int:
+def _record_gate(registry: Registry, record: EnvRecord, host: str, console: Console, *,
+                 allow_remote: bool, forward: bool, outputs: dict | None = None) -> int:
+    """Run the gate and record its verdict. `forward`: the URL came from the stack, so a
+    cluster-internal one is reached through `kubectl port-forward`."""
     report = _report_dir(record.name)
-    console.rule(f"gate: {record.name} at {host}")
-    code, verdict = run_gate(record.name, host, report, outputs=outputs, allow_remote=allow_remote)
+    key = os.environ.get("LOADLINE_API_KEY") or output_api_key(outputs)
+    ref = parse_service_url(host) if forward else None
+    console.rule(f"gate: {record.name}")
+    try:
+        with contextlib.ExitStack() as stack:
+            if ref is not None:
+                kubectl = require_kubectl(f"loadline env gate {record.name}")
+                host = stack.enter_context(port_forward(ref, kubectl))
+                console.print(f"gate: svc/{ref.service} in {ref.namespace} forwarded to {host}")
+                key = key or api_key_from_cluster(ref.namespace, kubectl)
+            code, verdict = run_gate(record.name, host, report, api_key=key,
+                                     allow_remote=allow_remote)
+    except EnvError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        code, verdict = 2, "error"
     record.last_verdict, record.verdict_at, record.report_dir = verdict, _now(), str(report)
     registry.save(record)
     console.print(f"verdict for {record.name}: [bold]{verdict}[/] (exit {code}); report in {report}")
@@ -139,6 +161,8 @@ def up_cmd(
         settings = DriverSettings.resolve(backend or (existing.backend if existing else None),
                                           secrets_provider, stacks_dir=STACKS)
         preflight(next_command)
+        if gate and not gate_host:
+            require_kubectl(next_command)
     except ProfileError as exc:
         raise _fail(str(exc)) from None
     except EnvError as exc:
@@ -183,7 +207,8 @@ def up_cmd(
     if not host:
         raise _fail(f"the stack exports no API URL (output {url_output or 'apiUrl'}); pass "
                     f"--gate-host URL or run `loadline env gate {name} --host URL`")
-    raise typer.Exit(_record_gate(registry, record, host, console, allow_remote, outputs))
+    raise typer.Exit(_record_gate(registry, record, host, console, allow_remote=allow_remote,
+                                  forward=gate_host is None, outputs=outputs))
 
 
 @env_app.command("gate")
@@ -206,7 +231,8 @@ def gate_cmd(
     target = host or record.api_url
     if not target:
         raise _fail(f"no API URL recorded for '{name}'; pass --host URL")
-    raise typer.Exit(_record_gate(registry, record, target, Console(), allow_remote))
+    raise typer.Exit(_record_gate(registry, record, target, Console(), allow_remote=allow_remote,
+                                  forward=host is None))
 
 
 @env_app.command("down")

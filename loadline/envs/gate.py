@@ -40,14 +40,18 @@ def gate_command(name: str, host: str, report_dir: Path, allow_remote: bool = Fa
     return cmd
 
 
-def run_gate(name: str, host: str, report_dir: Path, *, outputs: Mapping[str, Any] | None = None,
+def output_api_key(outputs: Mapping[str, Any] | None) -> str | None:
+    for k in API_KEY_OUTPUTS:
+        if outputs and isinstance(outputs.get(k), str) and outputs[k]:
+            return outputs[k]
+    return None
+
+
+def run_gate(name: str, host: str, report_dir: Path, *, api_key: str | None = None,
              allow_remote: bool = False) -> tuple[int, Verdict]:
     """Run the gate in the foreground (its progress streams to the terminal)."""
     env = dict(os.environ)
-    if "LOADLINE_API_KEY" not in env:
-        for k in API_KEY_OUTPUTS:
-            if outputs and isinstance(outputs.get(k), str):
-                env["LOADLINE_API_KEY"] = outputs[k]
-                break
+    if api_key and "LOADLINE_API_KEY" not in env:
+        env["LOADLINE_API_KEY"] = api_key
     code = subprocess.run(gate_command(name, host, report_dir, allow_remote), env=env).returncode
     return code, VERDICTS.get(code, "error")

@@ -63,8 +63,9 @@ def main(argv: list[str]) -> None:
         if failing == "up":
             fail("update failed: 1 error: timed out waiting for Deployment to become ready")
         print("Resources: + 42 created")
-        (STATE / stack).write_text(json.dumps({"apiUrl": f"http://127.0.0.1:18080/{stack}",
-                                                "apiKey": "k-" + stack}))
+        (STATE / stack).write_text(json.dumps({
+            "apiUrl": f"http://loadline-api.review-{stack}.svc.cluster.local",  # as the program
+            "apiKey": "k-" + stack}))
     elif argv[:2] == ["stack", "output"]:
         outputs = json.loads((STATE / stack_arg(argv)).read_text())
         if "--show-secrets" not in argv:

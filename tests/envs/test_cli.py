@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -144,7 +145,7 @@ def test_up_and_down_through_the_automation_api(deployable):
     assert result.exit_code == 0, result.output
     assert "Resources: + 42 created" in result.output  # engine output is streamed
     rec = Registry().get("pr-1")
-    assert rec.finished and rec.api_url == "http://127.0.0.1:18080/pr-1"
+    assert rec.finished and rec.api_url == "http://loadline-api.review-pr-1.svc.cluster.local"
     assert rec.owner == "jane-example.com"
     assert rec.expires - rec.created == timedelta(hours=24)
     assert rec.backend == f"file://{deployable / 'state' / 'state'}"
@@ -191,6 +192,16 @@ def test_interrupted_up_can_be_cleaned_with_down(deployable, monkeypatch):
     down = run("down", "pr-3")
     assert down.exit_code == 0, down.output
     assert Registry().get("pr-3") is None
+
+
+def test_gate_without_kubectl_is_refused_before_anything_runs(fake_cli, monkeypatch):
+    monkeypatch.setenv("PATH", str(fake_cli / "bin"))  # pulumi only
+    assert shutil.which("kubectl") is None
+    result = run("up", "pr-1", "--from", "dev")
+    assert result.exit_code == 2
+    assert "kubectl is not installed" in result.output and "--gate-host" in result.output
+    assert Registry().get("pr-1") is None
+    assert [c["argv"][0] for c in calls(fake_cli)] == []
 
 
 def test_down_when_the_stack_never_reached_the_backend(fake_cli):

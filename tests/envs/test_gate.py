@@ -1,6 +1,6 @@
 import socket
 
-from loadline.envs.gate import api_url, gate_command, run_gate
+from loadline.envs.gate import api_url, gate_command, output_api_key, run_gate
 
 
 def test_api_url_lookup():
@@ -9,6 +9,12 @@ def test_api_url_lookup():
     assert api_url({"grafanaUrl": "http://g"}, "grafanaUrl") == "http://g"
     assert api_url({"apiUrl": ""}) is None
     assert api_url({}) is None
+
+
+def test_api_key_output():
+    assert output_api_key({"apiKey": "k"}) == "k"
+    assert output_api_key({"apiKey": ""}) is None
+    assert output_api_key(None) is None
 
 
 def test_gate_command_is_the_loadtest_contract(tmp_path):
@@ -24,5 +30,5 @@ def test_unreachable_service_is_an_error_verdict(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     code, verdict = run_gate("dev", f"http://127.0.0.1:{port}", tmp_path / "report",
-                             outputs={"apiKey": "test-key"})
+                             api_key="test-key")
     assert (code, verdict) == (2, "error")
