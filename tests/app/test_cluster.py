@@ -1,0 +1,62 @@
+"""The service on a real 6-node Redis Cluster: redirects followed, a master failover survived."""
+
+from __future__ import annotations
+
+import redis as redis_sync
+
+from tests.app.conftest import create, make_settings, metric, running
+
+WINDOW = {"starts_at": "2034-01-01T00:00:00Z", "ends_at": "2034-01-02T00:00:00Z"}
+
+
+def _cluster_client(settings_overrides, database_url, redis_cluster):
+    return running(make_settings(database_url, redis_cluster.url.split(","), redis_mode="cluster",
+                                 **settings_overrides))
+
+
+def _master_of(redis_cluster, key: str):
+    alive = next(n for n in redis_cluster.nodes if n.running)
+    with redis_sync.RedisCluster(host="127.0.0.1", port=alive.port) as rc:
+        node = rc.get_node_from_key(key)
+    return next(n for n in redis_cluster.nodes if n.port == node.port)
+
+
+def test_cache_spreads_over_the_shards_and_follows_redirects(database_url, redis_cluster):
+    # Startup node list holds one replica only: every command starts with a redirect or a slot lookup.
+    replica = next(n for n in redis_cluster.nodes if n not in redis_cluster.masters())
+    settings = make_settings(database_url, [f"redis://127.0.0.1:{replica.port}"], redis_mode="cluster")
+    with running(settings) as client:
+        events = [create(client, starts_at=f"2034-01-01T{h:02d}:00:00Z", ends_at=f"2034-01-01T{h:02d}:30:00Z")
+                  for h in range(8)]
+        hits = metric(client, "cache_requests_total", result="hit")
+        for e in events:
+            client.get(f"/v1/events/{e['id']}")
+            assert client.get(f"/v1/events/{e['id']}").json() == e
+        assert metric(client, "cache_requests_total", result="hit") == hits + len(events)
+        assert metric(client, "degraded_requests_total", dependency="redis") == 0
+    owners = {_master_of(redis_cluster, f"event:{e['id']}").port for e in events}
+    assert len(owners) >= 2  # keys really live on different masters
+
+
+def test_survives_a_master_failover(database_url, redis_cluster, outage):
+    with _cluster_client({}, database_url, redis_cluster) as client:
+        event = create(client, starts_at="2034-01-01T12:00:00Z", ends_at="2034-01-01T13:00:00Z")
+        key = f"event:{event['id']}"
+        assert client.get(f"/v1/events/{event['id']}").status_code == 200  # cached on its master
+        victim = _master_of(redis_cluster, key)
+        outage.kill(victim)
+
+        # While the replica takes over, answers come from PostgreSQL: never a 5xx.
+        assert client.get(f"/v1/events/{event['id']}").status_code == 200
+        assert client.get("/v1/events/search", params=WINDOW).status_code == 200
+        redis_cluster.wait_ok(timeout_s=30, expect_masters=3)
+        promoted = _master_of(redis_cluster, key)
+        assert promoted.port != victim.port
+
+        # The client has found the new master: reads hit the cache again, without degrading.
+        client.get(f"/v1/events/{event['id']}")
+        degraded = metric(client, "degraded_requests_total", dependency="redis")
+        hits = metric(client, "cache_requests_total", result="hit")
+        assert client.get(f"/v1/events/{event['id']}").json() == event
+        assert metric(client, "cache_requests_total", result="hit") == hits + 1
+        assert metric(client, "degraded_requests_total", dependency="redis") == degraded
