@@ -1,0 +1,65 @@
+"""`python -m app serve`: the production server, several workers, shared metrics, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import requests
+
+from loadline.services import free_port
+from tests.app.conftest import API_KEY
+
+
+@pytest.fixture
+def server(database_url, redis, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
+    env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=database_url, EVENTS_REDIS_URL=redis.url,
+               EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port), EVENTS_WORKERS="2",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"))
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+        time.sleep(0.2)
+    yield proc, base, tmp_path
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    log.close()
+
+
+def test_workers_share_their_metrics_and_log_json_with_the_request_id(server):
+    proc, base, tmp = server
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert len([w for w in workers if "python" in w.name()]) >= 2
+    with requests.Session() as s:
+        for i in range(30):
+            # A new connection each time, so both workers get some of the requests.
+            assert requests.get(f"{base}/v1/ping", headers={"X-Request-ID": f"probe-{i}"}).status_code == 200
+        text = s.get(f"{base}/metrics").text
+    count = next(line for line in text.splitlines()
+                 if line.startswith("http_request_duration_seconds_count")
+                 and 'route="/v1/ping"' in line)
+    assert float(count.split()[-1]) == 30.0
+    assert len(list((tmp / "prom").glob("histogram_*.db"))) >= 2  # one file per worker that served
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    lines = [json.loads(line) for line in (tmp / "server.log").read_text().splitlines() if line.startswith("{")]
+    probe = [e for e in lines if e.get("request_id") == "probe-7"]
+    assert probe and probe[0]["route"] == "/v1/ping" and probe[0]["status"] == 200
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers)
