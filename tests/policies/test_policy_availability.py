@@ -1,0 +1,75 @@
+"""PDBs, spread, HPA floors and replica ownership, over small stacks."""
+
+from policies.guardrails import Context
+from policies.guardrails.availability import (
+    hpa_owns_replicas, pdb_allows_eviction, pdb_for_replicated, prod_hpa_min_replicas, prod_spread,
+)
+from policy_builders import deployment, hpa, pdb
+
+PROD = Context(environment="prod")
+DEV = Context(environment="dev")
+
+
+def _names(pairs):
+    return [(o["kind"] if o else None, m) for o, m in pairs]
+
+
+def test_pdb_for_replicated():
+    assert pdb_for_replicated([deployment(replicas=3), pdb()], PROD) == []
+    assert pdb_for_replicated([deployment(replicas=1)], PROD) == []
+    found = pdb_for_replicated([deployment(replicas=3)], PROD)
+    assert _names(found) == [("Deployment", "runs up to 3 replicas but no PodDisruptionBudget selects its pods")]
+
+
+def test_pdb_for_replicated_counts_the_hpa_ceiling():
+    found = pdb_for_replicated([deployment(), hpa(min_replicas=1, max_replicas=4)], PROD)
+    assert len(found) == 1 and "up to 4 replicas" in found[0][1]
+
+
+def test_pdb_in_other_namespace_does_not_count():
+    other = pdb()
+    other["metadata"]["namespace"] = "elsewhere"
+    assert len(pdb_for_replicated([deployment(replicas=2), other], PROD)) == 1
+
+
+def test_prod_spread_only_in_prod_and_only_when_replicated():
+    bare = deployment(replicas=3, spread=False)
+    assert len(prod_spread([bare], PROD)) == 1
+    assert prod_spread([bare], DEV) == []
+    assert prod_spread([deployment(replicas=3)], PROD) == []
+    assert prod_spread([deployment(replicas=1, spread=False)], PROD) == []
+    anti = deployment(replicas=3, spread=False)
+    anti["spec"]["template"]["spec"]["affinity"] = {"podAntiAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": {}}]}}
+    assert prod_spread([anti], PROD) == []
+
+
+def test_prod_hpa_min_replicas():
+    assert prod_hpa_min_replicas(hpa(min_replicas=2), PROD) == []
+    assert prod_hpa_min_replicas(hpa(min_replicas=1), DEV) == []
+    msgs = prod_hpa_min_replicas(hpa(min_replicas=1), PROD)
+    assert msgs and "minReplicas is 1 in prod" in msgs[0]
+    unset = hpa()
+    del unset["spec"]["minReplicas"]
+    assert prod_hpa_min_replicas(unset, PROD)  # the API server defaults it to 1
+
+
+def test_hpa_owns_replicas():
+    assert hpa_owns_replicas([deployment(), hpa()], PROD) == []
+    assert hpa_owns_replicas([deployment(replicas=3)], PROD) == []  # no HPA: replicas are fine
+    found = hpa_owns_replicas([deployment(replicas=3), hpa()], PROD)
+    assert len(found) == 1 and "sets spec.replicas (3)" in found[0][1]
+
+
+def test_pdb_allows_eviction_against_hpa_floor():
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=3), pdb(minAvailable=2)], PROD) == []
+    found = pdb_allows_eviction([deployment(), hpa(min_replicas=3), pdb(minAvailable=3)], PROD)
+    assert len(found) == 1 and found[0][0]["kind"] == "PodDisruptionBudget"
+    assert "minAvailable 3 is not below the 3 replicas" in found[0][1]
+
+
+def test_pdb_allows_eviction_percent_and_max_unavailable():
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=2), pdb(minAvailable="100%")], PROD)
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=4), pdb(minAvailable="50%")], PROD) == []
+    assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=0)], PROD)
+    assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=1)], PROD) == []

@@ -1,0 +1,50 @@
+"""Exemptions: a reason exempts and is reported; an empty one exempts nothing and is a violation."""
+
+from policies.guardrails import POLICIES, Context, Level, evaluate
+from policies.guardrails.exemptions import annotation
+from policy_builders import allow_web, clean_stack, container, default_deny, deployment, hpa, pdb, service
+
+CTX = Context(environment="prod")
+
+
+def _stack_with(web):
+    return [web, hpa(), pdb(), default_deny(), allow_web(), service()]
+
+
+def _latest(annotations=None):
+    return deployment(containers=[container(image="nginx:latest")], annotations=annotations)
+
+
+def test_clean_stack_has_no_findings():
+    assert evaluate(clean_stack(), CTX, POLICIES) == []
+
+
+def test_exemption_with_reason_is_reported_not_counted():
+    web = _latest({annotation("images-pinned"): "vendor image, pinned by digest in the mirror"})
+    findings = evaluate(_stack_with(web), CTX, POLICIES)
+    assert len(findings) == 1
+    f = findings[0]
+    assert f.policy == "images-pinned" and f.exempted
+    assert f.exempt_reason == "vendor image, pinned by digest in the mirror"
+    assert f.resource == "Deployment shop/web"
+
+
+def test_exemption_with_empty_reason_exempts_nothing_and_is_a_violation():
+    web = _latest({annotation("images-pinned"): "  "})
+    findings = evaluate(_stack_with(web), CTX, POLICIES)
+    assert sorted(f.policy for f in findings) == ["exemption-reasons", "images-pinned"]
+    assert not any(f.exempted for f in findings)
+    reason = next(f for f in findings if f.policy == "exemption-reasons")
+    assert "has an empty reason" in reason.message and reason.level is Level.MANDATORY
+
+
+def test_exemption_naming_an_unknown_policy():
+    web = deployment(annotations={annotation("no-such-policy"): "because"})
+    findings = evaluate(_stack_with(web), CTX, POLICIES)
+    assert [(f.policy, "names no policy" in f.message) for f in findings] == [("exemption-reasons", True)]
+
+
+def test_exemption_applies_to_stack_checks_on_the_named_resource():
+    web = deployment(replicas=3, annotations={annotation("hpa-owns-replicas"): "migration window"})
+    findings = evaluate(_stack_with(web), CTX, POLICIES)
+    assert [(f.policy, f.exempted) for f in findings] == [("hpa-owns-replicas", True)]

@@ -1,0 +1,121 @@
+"""Stack checks: network isolation, scraped Services, SLO alert rules."""
+
+import yaml
+
+from policies.guardrails import Context
+from policies.guardrails.monitoring import services_scraped, slo_alert_rules
+from policies.guardrails.stack import network_policies
+from policy_builders import NS, allow_web, default_deny, deployment, service
+
+CTX = Context(environment="prod")
+TARGETS = ("p95_ms", "min_rps")
+
+
+def test_network_policy_complete_stack_passes():
+    assert network_policies([deployment(), default_deny(), allow_web()], CTX) == []
+
+
+def test_network_policy_missing_default_deny():
+    found = network_policies([deployment(), allow_web()], CTX)
+    assert [(o["kind"], m) for o, m in found] == [
+        ("Namespace", "holds workloads but no NetworkPolicy denies Ingress and Egress by default "
+                      "(podSelector: {} with no rules)")]
+
+
+def test_network_policy_ingress_only_deny_is_not_enough():
+    deny = default_deny()
+    deny["spec"]["policyTypes"] = ["Ingress"]
+    found = network_policies([deployment(), deny, allow_web()], CTX)
+    assert len(found) == 1 and "denies Egress by default" in found[0][1]
+
+
+def test_network_policy_workload_without_targeted_allow():
+    allow_all_dns = {"kind": "NetworkPolicy", "metadata": {"name": "dns", "namespace": NS},
+                     "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 53}]}]}}
+    found = network_policies([deployment(), default_deny(), allow_all_dns], CTX)
+    assert len(found) == 1 and found[0][0]["kind"] == "Deployment"
+
+
+def test_namespace_without_workloads_needs_nothing():
+    assert network_policies([service()], CTX) == []
+
+
+def _prom_config(*jobs):
+    return {"kind": "ConfigMap", "metadata": {"name": "prom", "namespace": NS},
+            "data": {"prometheus.yml": yaml.safe_dump({"scrape_configs": list(jobs)})}}
+
+
+def test_monitored_service_scraped_by_static_target():
+    objs = [deployment(), service(job="web"),
+            _prom_config({"job_name": "web", "static_configs": [{"targets": [f"web.{NS}.svc.cluster.local:80"]}]})]
+    assert services_scraped(objs, CTX) == []
+
+
+def test_monitored_service_not_scraped():
+    found = services_scraped([deployment(), service(job="web"), _prom_config()], CTX)
+    assert len(found) == 1 and "declares scrape job 'web'" in found[0][1]
+
+
+def test_job_name_must_match_declared_job():
+    objs = [deployment(), service(job="web"),
+            _prom_config({"job_name": "other", "static_configs": [{"targets": ["web:80"]}]})]
+    found = services_scraped(objs, CTX)
+    assert len(found) == 1 and "reached only by job other" in found[0][1]
+
+
+def test_scraped_through_headless_service_dns_sd():
+    headless = service("web-headless")
+    objs = [deployment(), service(job="web"), headless,
+            _prom_config({"job_name": "web", "dns_sd_configs": [
+                {"names": [f"web-headless.{NS}.svc.cluster.local"], "type": "A", "port": 8000}]})]
+    assert services_scraped(objs, CTX) == []
+
+
+def test_kubernetes_sd_relabel_keep():
+    job = {"job_name": "web", "kubernetes_sd_configs": [{"role": "endpoints", "namespaces": {"names": [NS]}}],
+           "relabel_configs": [{"source_labels": ["__meta_kubernetes_service_label_app_kubernetes_io_name"],
+                                "regex": "web", "action": "keep"}]}
+    assert services_scraped([deployment(), service(job="web"), _prom_config(job)], CTX) == []
+    job["relabel_configs"][0]["regex"] = "api"
+    assert len(services_scraped([deployment(), service(job="web"), _prom_config(job)], CTX)) == 1
+
+
+def test_metrics_port_without_declared_job_needs_any_scrape():
+    svc = service(ports=[{"name": "metrics", "port": 9121, "targetPort": "metrics"}])
+    assert len(services_scraped([deployment(), svc], CTX)) == 1
+    monitor = {"kind": "ServiceMonitor", "metadata": {"name": "web", "namespace": NS},
+               "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "web"}},
+                        "endpoints": [{"port": "metrics"}]}}
+    assert services_scraped([deployment(), svc, monitor], CTX) == []
+
+
+def test_plain_service_is_not_monitored():
+    assert services_scraped([deployment(), service()], CTX) == []
+
+
+def _rules(*slo_labels):
+    return {"groups": [{"name": "g", "rules": [
+        {"alert": f"A{i}", "expr": "up == 0", "labels": {"slo": s}} for i, s in enumerate(slo_labels)]}]}
+
+
+def test_slo_alert_rules_complete():
+    ctx = Context(slo_targets=TARGETS, alert_rule_files=(_rules("p95_ms", "min_rps"),))
+    assert slo_alert_rules([], ctx) == []
+
+
+def test_slo_alert_rules_missing_target():
+    ctx = Context(slo_targets=TARGETS, alert_rule_files=(_rules("p95_ms"),))
+    assert slo_alert_rules([], ctx) == [
+        (None, "no alerting rule carries the label slo: min_rps for the profile's SLO target")]
+
+
+def test_slo_alert_rules_found_in_prometheus_rule_objects():
+    rule = {"kind": "PrometheusRule", "metadata": {"name": "r", "namespace": NS}, "spec": _rules("p95_ms", "min_rps")}
+    assert slo_alert_rules([rule], Context(slo_targets=TARGETS)) == []
+    cm = {"kind": "ConfigMap", "metadata": {"name": "c", "namespace": NS},
+          "data": {"rules.yml": yaml.safe_dump(_rules("p95_ms"))}}
+    assert len(slo_alert_rules([cm], Context(slo_targets=TARGETS))) == 1
+
+
+def test_slo_alert_rules_without_profile_are_not_evaluated():
+    assert slo_alert_rules([], Context(slo_targets=None)) == []
