@@ -21,7 +21,7 @@ from loadline.envs.cluster import (
     require_kubectl,
 )
 from loadline.envs.config import generate_config, is_generated, write_stack_file
-from loadline.envs.driver import Driver, DriverSettings, workspace_dir
+from loadline.envs.driver import Driver, DriverSettings, policy_pack, workspace_dir
 from loadline.envs.errors import EnvError
 from loadline.envs.gate import api_url, output_api_key, run_gate
 from loadline.envs.gc import select_expired
@@ -130,6 +130,7 @@ def up_cmd(
     gate_host: str = typer.Option(None, "--gate-host", help="URL the gate loads (default: the stack's apiUrl output)"),
     url_output: str = typer.Option(None, "--url-output", help="stack output holding the API URL (default: apiUrl)"),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="let the gate load a non-loopback URL"),
+    policy: bool = typer.Option(True, "--policy/--no-policy", help="run the CrossGuard pack (policies/) during up"),
     backend: str = typer.Option(None, "--backend", help=BACKEND_HELP),
     secrets_provider: str = typer.Option(None, "--secrets-provider", help=SECRETS_HELP),
 ) -> None:
@@ -191,7 +192,8 @@ def up_cmd(
                   f"{record.expires:%Y-%m-%d %H:%M} UTC, backend {settings.backend_url}")
     try:
         with console.status(f"pulumi up {name} (stack file {stack_file(name, STACKS).name})"):
-            outputs = Driver(name, settings).up(_printer(console))
+            outputs = Driver(name, settings).up(
+                _printer(console), policy_pack(review.profile.environment) if policy else None)
     except EnvError as exc:
         typer.echo(f"error: {exc}", err=True)
         typer.echo(f"the stack may be partly created; `loadline env down {name}` removes it, "

@@ -90,6 +90,15 @@ def ensure_passphrase_file(root: Path) -> Path:
     return path
 
 
+def policy_pack(environment: str, repo_root: Path = REPO_ROOT) -> tuple[Path, Path | None] | None:
+    """The repo's CrossGuard pack and its config for `environment`, if the pack is there."""
+    pack = repo_root / "policies"
+    if not (pack / "PulumiPolicy.yaml").exists():
+        return None
+    config = pack / "config" / f"{environment}.json"
+    return pack, (config if config.exists() else None)
+
+
 def workspace_dir(name: str, settings: DriverSettings) -> Path:
     return settings.state_root / "workspaces" / name
 
@@ -163,13 +172,17 @@ class Driver:
             project_settings=project_settings(self.name, self.settings),
         )
 
-    def up(self, on_output: OnOutput) -> dict[str, Any]:
-        """Create or select the stack, run `up`, return its outputs as plain values."""
+    def up(self, on_output: OnOutput, policy: tuple[Path, Path | None] | None = None) -> dict[str, Any]:
+        """Create or select the stack, run `up` (with the CrossGuard pack and its config when
+        `policy` is given), return the outputs as plain values."""
+        packs = [str(policy[0])] if policy else None
+        configs = [str(policy[1])] if policy and policy[1] else None
         try:
             stack = auto.create_or_select_stack(
                 self.name, work_dir=str(workspace_dir(self.name, self.settings)),
                 opts=self._options())
-            result = stack.up(on_output=on_output, on_error=on_output, color="never")
+            result = stack.up(on_output=on_output, on_error=on_output, color="never",
+                              policy_packs=packs, policy_pack_configs=configs)
         except _TRANSLATED as exc:
             raise translate(exc, "up", self.name) from None
         return {k: v.value for k, v in result.outputs.items()}

@@ -156,6 +156,10 @@ def test_up_and_down_through_the_automation_api(deployable):
     init = next(c for c in log if c["argv"][:2] == ["stack", "init"])
     assert init["argv"][2:] == ["pr-1", "--secrets-provider", "passphrase"]
     up = next(c for c in log if c["argv"][0] == "up")
+    pack = up["argv"][up["argv"].index("--policy-pack") + 1]
+    pack_config = up["argv"][up["argv"].index("--policy-pack-config") + 1]
+    assert (Path(pack) / "PulumiPolicy.yaml").exists()
+    assert pack_config == str(Path(pack) / "config" / "review.json")
     assert up["cwd"] == str(deployable / "state" / "workspaces" / "pr-1")
     assert up["env"]["PULUMI_BACKEND_URL"] == rec.backend
     passphrase = Path(up["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"])
@@ -164,8 +168,10 @@ def test_up_and_down_through_the_automation_api(deployable):
 
     again = run("up", "pr-1", "--from", "dev", "--no-gate")
     assert again.exit_code == 2 and "already exists" in again.output
-    update = run("up", "pr-1", "--from", "dev", "--no-gate", "--update", "--ttl", "2h")
+    update = run("up", "pr-1", "--from", "dev", "--no-gate", "--update", "--ttl", "2h", "--no-policy")
     assert update.exit_code == 0, update.output
+    last_up = [c for c in calls(deployable) if c["argv"][0] == "up"][-1]
+    assert "--policy-pack" not in last_up["argv"]
     rec2 = Registry().get("pr-1")
     assert rec2.created == rec.created and rec2.owner == rec.owner
     assert timedelta(hours=1, minutes=59) < rec2.expires - datetime.now(timezone.utc) <= timedelta(hours=2)
