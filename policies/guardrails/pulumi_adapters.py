@@ -69,8 +69,9 @@ def to_object(resource_type: str, props: Any) -> dict[str, Any] | None:
     obj = plain(props)
     if not isinstance(obj, dict):
         return None
-    obj.setdefault("apiVersion", group_version.removeprefix("core/"))
-    obj.setdefault("kind", kind)
+    # The type token is authoritative; inputs may omit apiVersion/kind before the provider's Check.
+    obj["apiVersion"] = group_version.removeprefix("core/")
+    obj["kind"] = kind
     return obj
 
 
