@@ -185,6 +185,9 @@ class Driver:
                               policy_packs=packs, policy_pack_configs=configs)
         except _TRANSLATED as exc:
             raise translate(exc, "up", self.name) from None
+        except KeyboardInterrupt:
+            # pulumi got the same SIGINT (same process group) and stops its update cleanly.
+            raise EnvError(f"up {self.name}: interrupted") from None
         return {k: v.value for k, v in result.outputs.items()}
 
     def outputs(self) -> dict[str, Any]:
@@ -209,4 +212,6 @@ class Driver:
             stack.workspace.remove_stack(self.name)
         except _TRANSLATED as exc:
             raise translate(exc, "down", self.name) from None
+        except KeyboardInterrupt:
+            raise EnvError(f"down {self.name}: interrupted; the env is kept, run down again") from None
         return True

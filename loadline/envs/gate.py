@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from loadline.envs.errors import EnvError
 from loadline.envs.registry import Verdict
 
 URL_OUTPUTS = ("apiUrl", "api_url", "url")
@@ -53,5 +54,8 @@ def run_gate(name: str, host: str, report_dir: Path, *, api_key: str | None = No
     env = dict(os.environ)
     if api_key and "LOADLINE_API_KEY" not in env:
         env["LOADLINE_API_KEY"] = api_key
-    code = subprocess.run(gate_command(name, host, report_dir, allow_remote), env=env).returncode
+    try:
+        code = subprocess.run(gate_command(name, host, report_dir, allow_remote), env=env).returncode
+    except KeyboardInterrupt:
+        raise EnvError(f"gate for {name}: interrupted") from None
     return code, VERDICTS.get(code, "error")
