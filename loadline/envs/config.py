@@ -181,6 +181,11 @@ def generate_config(
     return ReviewConfig(name, from_stack, config, profile, dict(labels), skipped)
 
 
+# Keys `pulumi stack init` adds to a stack file; a rewrite on --update must keep them or the
+# stack's secrets could no longer be decrypted.
+STACK_KEYS_KEPT = ("secretsprovider", "encryptedkey", "encryptionsalt")
+
+
 def write_stack_file(review: ReviewConfig, stacks_dir: Path = STACKS_DIR) -> Path:
     """Write stacks/Pulumi.<name>.yaml in one step (a rename), so no half-written file is left."""
     path = stack_file(review.name, stacks_dir)
@@ -188,7 +193,16 @@ def write_stack_file(review: ReviewConfig, stacks_dir: Path = STACKS_DIR) -> Pat
         f"{GENERATED_MARKER} from stack '{review.from_stack}' and review.template.yaml.\n"
         f"# Removed by `loadline env down {review.name}` or `loadline env gc`; do not commit.\n"
     )
-    body = yaml.safe_dump({"config": review.config}, sort_keys=False, default_flow_style=False)
+    doc: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError:
+            old = {}
+        if isinstance(old, dict):
+            doc = {k: old[k] for k in STACK_KEYS_KEPT if k in old}
+    doc["config"] = review.config
+    body = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
     fd, tmp = tempfile.mkstemp(dir=stacks_dir, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as fh:

@@ -146,3 +146,16 @@ def test_owner_label(owner, label):
 
 def test_timestamp_label_round_trip():
     assert parse_timestamp_label(timestamp_label(CREATED)) == CREATED
+
+
+def test_rewrite_keeps_the_keys_pulumi_added(stacks):
+    path = write_stack_file(gen(stacks_dir=stacks), stacks)
+    doc = yaml.safe_load(path.read_text())
+    doc["encryptionsalt"] = "v1:abc:def"
+    doc["config"]["loadline:labels"]["stray"] = "x"
+    path.write_text(yaml.safe_dump(doc))
+    write_stack_file(gen(stacks_dir=stacks, owner="bob"), stacks)
+    again = yaml.safe_load(path.read_text())
+    assert again["encryptionsalt"] == "v1:abc:def"
+    assert again["config"]["loadline:labels"]["loadline.dev/owner"] == "bob"
+    assert "stray" not in again["config"]["loadline:labels"]
