@@ -27,6 +27,12 @@ def stack_arg(argv: list[str]) -> str:
     return argv[argv.index("--stack") + 1]
 
 
+def stack_config_file(stack: str) -> Path:
+    project = yaml.safe_load(Path("Pulumi.yaml").read_text())
+    config_dir = project.get("stackConfigDir") or project.get("config")
+    return Path.cwd() / (config_dir or ".") / f"Pulumi.{stack}.yaml"
+
+
 def check_workspace(stack: str) -> None:
     project = yaml.safe_load(Path("Pulumi.yaml").read_text())
     main = Path(project["main"])
@@ -34,8 +40,7 @@ def check_workspace(stack: str) -> None:
         main = Path.cwd() / main
     if not main.exists():
         fail(f"project 'main' could not be read: {main}")
-    config_dir = project.get("stackConfigDir") or project.get("config")
-    stack_file = Path.cwd() / (config_dir or ".") / f"Pulumi.{stack}.yaml"
+    stack_file = stack_config_file(stack)
     if not stack_file.exists():
         fail(f"stack config file {stack_file} does not exist")
 
@@ -56,6 +61,10 @@ def main(argv: list[str]) -> None:
             fail(f"no stack named '{stack_arg(argv)}' found")
     elif argv[:2] == ["stack", "init"]:
         (STATE / argv[2]).write_text("{}")
+        # like the CLI with the passphrase provider: the salt goes into the stack file
+        path = stack_config_file(argv[2])
+        doc = yaml.safe_load(path.read_text())
+        path.write_text(yaml.safe_dump({"encryptionsalt": "v1:fake-salt", **doc}))
     elif argv[:1] == ["up"]:
         stack = stack_arg(argv)
         check_workspace(stack)

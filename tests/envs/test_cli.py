@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from loadline.cli import app
@@ -170,6 +171,8 @@ def test_up_and_down_through_the_automation_api(deployable):
     assert again.exit_code == 2 and "already exists" in again.output
     update = run("up", "pr-1", "--from", "dev", "--no-gate", "--update", "--ttl", "2h", "--no-policy")
     assert update.exit_code == 0, update.output
+    stack_doc = yaml.safe_load((deployable / "stacks" / "Pulumi.pr-1.yaml").read_text())
+    assert stack_doc["encryptionsalt"] == "v1:fake-salt"  # written at stack init, kept on update
     last_up = [c for c in calls(deployable) if c["argv"][0] == "up"][-1]
     assert "--policy-pack" not in last_up["argv"]
     rec2 = Registry().get("pr-1")
