@@ -56,7 +56,13 @@ def _now() -> datetime:
 
 
 def _default_owner() -> str:
-    return os.environ.get("LOADLINE_OWNER") or os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+    named = os.environ.get("LOADLINE_OWNER") or os.environ.get("GITHUB_ACTOR")
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # a container user without a passwd entry
+        return "unknown"
 
 
 def _printer(console: Console):
