@@ -13,4 +13,4 @@ def test_every_policy_has_a_row():
 
 
 def test_every_environment_config_is_shown():
-    assert all(f"policies/config/{env}.json" in DOC or env == "local" for env in ENVIRONMENTS)
+    assert all(f"policies/config/{env}.json" in DOC for env in ENVIRONMENTS)
