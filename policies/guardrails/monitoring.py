@@ -11,9 +11,10 @@
 
 A job that reaches the pods through another Service (e.g. the headless one) scrapes them too.
 
-A Service is "of a monitored workload" when it declares its scrape job with the
-`loadline.dev/job` label, carries `prometheus.io/scrape: "true"`, or exposes a port named
-like `metrics`. When it declares a job, the job that reaches it must carry that name,
+A workload is monitored when its pods expose a port named like `metrics` (or carry
+`prometheus.io/scrape: "true"`), or when a Service in front of them declares its scrape job
+with the `loadline.dev/job` label, carries that annotation, or exposes such a port. Every
+Service in front of a monitored workload's pods must be scraped, through itself or its pods. When it declares a job, the job that reaches it must carry that name,
 because the alert rules select on `job`.
 """
 
@@ -199,6 +200,16 @@ def _monitored(service: Obj) -> bool:
     return any("metrics" in str(k8s.as_dict(p).get("name", "")) for p in k8s.as_list(k8s.get(service, "spec", "ports")))
 
 
+def _exposes_metrics(workload: Obj) -> bool:
+    tpl = k8s.pod_template(workload)
+    if not tpl or not k8s.is_long_running(workload):
+        return False
+    if str(k8s.as_dict(tpl[0].get("annotations")).get(SCRAPE_ANNOTATION)) == "true":
+        return True
+    return any("metrics" in str(k8s.as_dict(p).get("name", ""))
+               for _, c in k8s.containers(tpl[1], init=False) for p in k8s.as_list(c.get("ports")))
+
+
 def services_scraped(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | None, str]]:
     services = [o for o in objects if k8s.kind(o) == "Service"]
     workloads = [o for o in objects if k8s.kind(o) in k8s.POD_KINDS]
@@ -224,8 +235,15 @@ def services_scraped(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | N
                 pods |= {id(w) for w in runners}
     monitors = [o for o in objects if k8s.kind(o) == "ServiceMonitor"]
 
-    out: list[tuple[Obj | None, str]] = []
+    # A monitored workload: its pods expose a metrics port or sit behind a monitored Service.
+    # Every Service in front of its pods must then be scraped (through itself or its pods).
+    monitored_pods = {id(w) for w in workloads if _exposes_metrics(w)}
     for svc in filter(_monitored, services):
+        monitored_pods |= pods_of(svc)
+    checked = [svc for svc in services if _monitored(svc) or pods_of(svc) & monitored_pods]
+
+    out: list[tuple[Obj | None, str]] = []
+    for svc in checked:
         declared = k8s.labels(svc).get(JOB_LABEL)
         own_pods = pods_of(svc)
         jobs = sorted(name for name, (svcs, pods) in reached.items()
@@ -238,7 +256,8 @@ def services_scraped(objects: Sequence[Obj], ctx: Context) -> list[tuple[Obj | N
                 out.append((svc, f"declares scrape job '{declared}' but no Prometheus job of that name "
                                  f"and no ServiceMonitor reaches it or its pods{seen}"))
         elif not jobs and not by_monitor:
-            out.append((svc, "exposes metrics but no Prometheus job or ServiceMonitor scrapes it or its pods"))
+            out.append((svc, "fronts pods that expose metrics but no Prometheus job or ServiceMonitor "
+                             "scrapes it or its pods"))
     return out
 
 

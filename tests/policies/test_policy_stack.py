@@ -119,3 +119,21 @@ def test_slo_alert_rules_found_in_prometheus_rule_objects():
 
 def test_slo_alert_rules_without_profile_are_not_evaluated():
     assert slo_alert_rules([], Context(slo_targets=None)) == []
+
+
+def _metrics_deployment():
+    return deployment(containers=[container(ports=[{"name": "http", "containerPort": 8000},
+                                                   {"name": "metrics", "containerPort": 9121}])])
+
+
+def test_every_service_of_a_workload_with_a_metrics_port_is_checked():
+    client = service("web")  # exposes only http, but fronts pods that expose metrics
+    found = services_scraped([_metrics_deployment(), client], CTX)
+    assert [(o["metadata"]["name"], "fronts pods that expose metrics" in m) for o, m in found] == [("web", True)]
+
+
+def test_client_service_counts_as_scraped_when_its_pods_are():
+    headless = service("web-headless", ports=[{"name": "metrics", "port": 9121, "targetPort": "metrics"}])
+    scrape = _prom_config({"job_name": "web", "static_configs": [
+        {"targets": [f"web-0.web-headless.{NS}.svc.cluster.local:9121"]}]})
+    assert services_scraped([_metrics_deployment(), service("web"), headless, scrape], CTX) == []
