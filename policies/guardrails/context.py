@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from policies.guardrails.model import Context
@@ -48,9 +49,14 @@ def profile_from_pulumi_config(config: Mapping[str, Any], stack: str = "stack") 
     raw = config.get(PROFILE_KEY)
     if raw is None:
         return None
+    return _profile(raw if isinstance(raw, str) else json.dumps(raw), stack)
+
+
+@lru_cache(maxsize=8)
+def _profile(raw: str, stack: str) -> Any | None:
+    # Validated once per config text: the engine calls every policy for every resource.
     try:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-        from loadline.profile import ProfileError, validate_profile
-        return validate_profile(stack, data)
+        from loadline.profile import validate_profile
+        return validate_profile(stack, json.loads(raw))
     except (ValueError, ImportError):
         return None
