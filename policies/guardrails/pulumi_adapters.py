@@ -26,6 +26,12 @@ from policies.guardrails.model import ENVIRONMENTS, UNKNOWN, Context, Level, Obj
 PACK_NAME = "loadline-guardrails"
 K8S_PREFIX = "kubernetes:"
 
+# URN -> the object as the program declared it. Stack validations receive resource
+# *outputs*, i.e. the live object with server defaults (a Deployment under an HPA shows the
+# replicas the HPA set); the guardrails judge what the program declares, so the stack
+# adapter prefers the inputs that resource validation saw earlier in the same run.
+_DECLARED: dict[str, dict[str, Any]] = {}
+
 _CONFIG_PROPERTIES: dict[str, dict[str, Any]] = {
     "environment": {"type": "string", "enum": list(ENVIRONMENTS),
                     "description": "overrides the environment read from the stack's loadline:profile"},
@@ -122,7 +128,11 @@ def _schema(spec: PolicySpec) -> PolicyConfigSchema:
 def resource_policy(spec: PolicySpec) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         obj = to_object(args.resource_type, args.props)
-        if obj is None or (spec.kinds is not None and obj["kind"] not in spec.kinds):
+        if obj is None:
+            return
+        if args.urn:
+            _DECLARED[args.urn] = obj
+        if spec.kinds is not None and obj["kind"] not in spec.kinds:
             return
         messages = spec.check(obj, stack_context(args.get_config()))
         if not messages:
@@ -145,7 +155,7 @@ def stack_policy(spec: PolicySpec) -> StackValidationPolicy:
         objects: list[Obj] = []
         urns: dict[int, str] = {}
         for r in args.resources:
-            obj = to_object(r.resource_type, r.props)
+            obj = _DECLARED.get(r.urn) or to_object(r.resource_type, r.props)
             if obj is not None:
                 objects.append(obj)
                 urns[id(obj)] = r.urn

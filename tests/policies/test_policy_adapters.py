@@ -127,3 +127,23 @@ def test_pack_default_enforcement_follows_the_stack(stack_config):
     assert pack_enforcement() is EnforcementLevel.ADVISORY
     stack_config("staging")
     assert pack_enforcement() is EnforcementLevel.MANDATORY
+
+
+def test_stack_policy_judges_declared_inputs_not_live_outputs(stack_config):
+    # After deployment, the live Deployment carries the replicas its HPA set; the program did not.
+    stack_config("prod")
+    declared = deployment()
+    args = ResourceValidationArgs("kubernetes:apps/v1:Deployment", _engine_props(declared), "urn:live-dep", "web",
+                                  OPTS, None, None)
+    resource_policy(BY_NAME["images-pinned"]).validate(args, lambda msg, urn=None: None)
+    live = deployment(replicas=4)
+    resources = [
+        PolicyResource("kubernetes:apps/v1:Deployment", _engine_props(live), "urn:live-dep", "web",
+                       OPTS, None, None, [], {}),
+        PolicyResource("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", _engine_props(hpa()), "urn:live-hpa",
+                       "web", OPTS, None, None, [], {}),
+    ]
+    reports = []
+    stack_policy(BY_NAME["hpa-owns-replicas"]).validate(
+        StackValidationArgs(resources, {}), lambda msg, urn=None: reports.append(msg))
+    assert reports == []

@@ -20,7 +20,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from loadline.profile import read_stack_config
 from policies.guardrails import POLICIES
 from policies.guardrails.exemptions import annotation
-from policy_builders import container, deployment
+from policy_builders import container, deployment, hpa
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
@@ -90,3 +90,17 @@ def test_pack_reports_an_exemption_as_not_applicable(analyzer):
     assert list(response.diagnostics) == []
     assert [(n.policy_name, "vendor pins by digest" in n.reason) for n in response.not_applicable] == [
         ("images-pinned", True)]
+
+
+def test_pack_stack_check_reports_against_the_resource_urn(analyzer):
+    resources = [
+        analyzer_pb2.AnalyzerResource(type="kubernetes:apps/v1:Deployment", properties=_struct(deployment(replicas=3)),
+                                      urn="urn:pulumi:prod::loadline::kubernetes:apps/v1:Deployment::stack-web",
+                                      name="stack-web"),
+        analyzer_pb2.AnalyzerResource(type="kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+                                      properties=_struct(hpa()), name="stack-web-hpa",
+                                      urn="urn:pulumi:prod::loadline::kubernetes:autoscaling/v2:HorizontalPodAutoscaler::stack-web-hpa"),
+    ]
+    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+    owned = [d for d in response.diagnostics if d.policyName == "hpa-owns-replicas"]
+    assert len(owned) == 1 and owned[0].urn.endswith("::stack-web") and owned[0].enforcementLevel == analyzer_pb2.MANDATORY
