@@ -56,15 +56,19 @@ def server_args(profile: Profile) -> list[str]:
 
 
 def backup_script(retention_days: int) -> str:
-    # Dump to a temporary name first, so a failed dump never counts as a backup
-    # and never pushes a good one out of the retention window.
+    """pg_dump into $BACKUP_DIR (default /backups), then drop dumps older than the retention.
+
+    The dump is written under a temporary name first, so a failed dump never counts as
+    a backup and never pushes a good one out of the retention window.
+    """
     return (
         "set -eu\n"
+        'dir="${BACKUP_DIR:-/backups}"\n'
         'stamp=$(date -u +%Y%m%dT%H%M%SZ)\n'
-        'pg_dump --format=custom --no-password --file="/backups/.loadline-$stamp.partial"\n'
-        'mv "/backups/.loadline-$stamp.partial" "/backups/loadline-$stamp.dump"\n'
-        f'find /backups -name "loadline-*.dump" -mtime +{retention_days - 1} -print -delete\n'
-        'ls -l /backups\n'
+        'pg_dump --format=custom --no-password --file="$dir/.loadline-$stamp.partial"\n'
+        'mv "$dir/.loadline-$stamp.partial" "$dir/loadline-$stamp.dump"\n'
+        f'find "$dir" -maxdepth 1 -name "loadline-*.dump" -mtime +{retention_days - 1} -print -delete\n'
+        'ls -l "$dir"\n'
     )
 
 
