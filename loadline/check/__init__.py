@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from loadline.check.manifests import ManifestError, Manifests, load_manifests
-from loadline.profile import Profile, ProfileError, load_profile, read_stack_config
+from loadline.profile import STACKS_DIR, Profile, ProfileError, load_profile, read_stack_config
 from policies.guardrails import POLICIES, Context, Finding, Level, enforcement_for, evaluate
 from policies.guardrails.context import clear_text_values, profile_context
 
@@ -57,24 +57,24 @@ def check_objects(objects: Sequence[dict[str, Any]], ctx: Context, *, source: st
                        findings=evaluate(objects, ctx, POLICIES, level), notes=list(notes))
 
 
-def stack_clear_text(stack: str) -> dict[str, str]:
+def stack_clear_text(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     """Clear-text values of the stack file's config (secure values are `{secure: ...}` and skipped)."""
-    return clear_text_values(read_stack_config(stack))
+    return clear_text_values(read_stack_config(stack, stacks_dir))
 
 
-def check_stack(stack: str, *, level: Level | None = None,
-                allowed_registries: Sequence[str] = ()) -> CheckResult:
+def check_stack(stack: str, *, level: Level | None = None, allowed_registries: Sequence[str] = (),
+                stacks_dir: Path = STACKS_DIR) -> CheckResult:
     """Render `stack` offline and check it. Raises ProfileError for a bad profile."""
     from loadline.render import render_stack  # imported late: rendering loads the whole program
 
-    result = render_stack(stack)
+    result = render_stack(stack, stacks_dir=stacks_dir)
     extra: dict[str, Any] = {}
     if result.alert_rules is not None:
         extra["alert_rule_files"] = (result.alert_rules,)
     if result.prometheus_config is not None:
         extra["prometheus_configs"] = (result.prometheus_config,)
     ctx = profile_context(result.profile, allowed_registries=tuple(allowed_registries),
-                          clear_text_config=stack_clear_text(stack), **extra)
+                          clear_text_config=stack_clear_text(stack, stacks_dir), **extra)
     return check_objects(result.manifests, ctx, source=f"stack {stack}", level=level)
 
 

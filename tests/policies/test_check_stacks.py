@@ -64,3 +64,22 @@ def test_cli_check_stack_prod_exits_0():
     assert result.exit_code == 0, result.output
     assert "environment prod, enforcement mandatory" in result.output
     assert "summary: PASS: 0 mandatory violations" in result.output
+
+
+@pytest.mark.parametrize("from_stack", ["dev", "staging"])
+def test_review_stack_from_the_template_passes_in_mandatory_mode(tmp_path, from_stack):
+    from datetime import datetime, timedelta, timezone
+
+    from loadline.check import check_stack
+    from loadline.envs.config import generate_config, write_stack_file
+    from loadline.profile import STACKS_DIR
+
+    for f in STACKS_DIR.glob("Pulumi.*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text())
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    review = generate_config("pr-42", from_stack, owner="ci", created=now, expires=now + timedelta(hours=8),
+                             stacks_dir=tmp_path)
+    write_stack_file(review, stacks_dir=tmp_path)
+    result = check_stack("pr-42", level=Level.MANDATORY, stacks_dir=tmp_path)
+    assert result.environment == "review"
+    assert [(f.resource, f.policy, f.message) for f in result.mandatory] == []
