@@ -55,39 +55,30 @@ class Cache:
         mark_degraded(request_state)
         log.warning("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
 
-    async def get_event(self, event_id: str, state) -> bytes | None:
-        if not self.available():
-            mark_degraded(state)
+    def event_key(self, event_id: str) -> str:
+        return f"event:{event_id}"
+
+    def event_hit(self, values: list | None) -> bytes | None:
+        """The result of reading event_key(); None on a miss or when Redis failed."""
+        if values is None:
             return None
-        try:
-            value = await self.client.get(f"event:{event_id}")
-        except RedisError as exc:
-            self.failed(exc, state)
-            return None
-        CACHE_REQUESTS.labels(result="hit" if value is not None else "miss").inc()
-        return value
+        CACHE_REQUESTS.labels(result="hit" if values[0] is not None else "miss").inc()
+        return values[0]
 
     async def put_event(self, event_id: str, body: bytes, state) -> None:
         if not self.available():
             return
         try:
-            await self.client.set(f"event:{event_id}", body, ex=self.ttl)
+            await self.client.set(self.event_key(event_id), body, ex=self.ttl)
         except RedisError as exc:
             self.failed(exc, state)
 
-    async def get_search(self, params: tuple, state) -> tuple[bytes | None, int | None]:
-        """(cached page or None, current generation or None when Redis failed)."""
-        if not self.available():
-            mark_degraded(state)
+    def search_hit(self, values: list | None) -> tuple[bytes | None, int | None]:
+        """From the values of (SEARCH_GEN_KEY, search key): (page or None, generation or None)."""
+        if values is None:
             return None, None
-        key = search_key(params)
-        try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                gen, stored = await pipe.get(SEARCH_GEN_KEY).get(key).execute()
-        except RedisError as exc:
-            self.failed(exc, state)
-            return None, None
-        gen = int(gen or 0)
+        gen_raw, stored = values
+        gen = int(gen_raw or 0)
         if stored is not None:
             stored_gen, _, page = stored.partition(b"|")
             if stored_gen == str(gen).encode():
@@ -96,11 +87,11 @@ class Cache:
         CACHE_REQUESTS.labels(result="miss").inc()
         return None, gen
 
-    async def put_search(self, params: tuple, gen: int, page: bytes, state) -> None:
+    async def put_search(self, key: str, gen: int, page: bytes, state) -> None:
         if not self.available():
             return
         try:
-            await self.client.set(search_key(params), str(gen).encode() + b"|" + page, ex=self.ttl)
+            await self.client.set(key, str(gen).encode() + b"|" + page, ex=self.ttl)
         except RedisError as exc:
             self.failed(exc, state)
 
@@ -119,8 +110,10 @@ class Cache:
             return f"{type(exc).__name__}"
 
 
-def search_key(params: tuple) -> str:
-    return "events:search:" + hashlib.blake2b(orjson.dumps(params), digest_size=12).hexdigest()
+def search_key(query: list[tuple[str, str]]) -> str:
+    """Keyed by the raw, sorted query: a hit skips even parameter parsing. Only a query that
+    passed validation is ever stored, so a hit is always for a valid query."""
+    return "events:search:" + hashlib.blake2b(orjson.dumps(sorted(query)), digest_size=12).hexdigest()
 
 
 def mark_degraded(state) -> None:

@@ -44,26 +44,32 @@ return {allowed, tostring(wait)}
 
 
 class RateLimiter:
+    """One Redis round trip per request: the bucket update travels in the same pipeline as the
+    cache reads of the request (EVAL, not EVALSHA, so a pipeline never meets NOSCRIPT)."""
+
     def __init__(self, cache: Cache, *, rate: float, burst: int):
         self.cache = cache
         self.rate, self.burst = rate, burst
-        self.script = cache.client.register_script(TOKEN_BUCKET)
 
-    async def check(self, client_id: str, state) -> float | None:
-        """None when allowed, else the seconds to wait."""
+    async def check(self, client_id: str, state, reads: tuple[str, ...] = ()) -> tuple[float | None, list | None]:
+        """(seconds to wait or None when allowed, values of `reads` or None when Redis failed)."""
         if not self.cache.available():
             mark_degraded(state)
-            return None
+            return None, None
         key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
         try:
-            allowed, wait = await self.script(keys=[key], args=[self.rate, self.burst, time.time()])
+            async with self.cache.client.pipeline(transaction=False) as pipe:
+                pipe.eval(TOKEN_BUCKET, 1, key, self.rate, self.burst, time.time())
+                for read in reads:
+                    pipe.get(read)
+                (allowed, wait), *values = await pipe.execute()
         except RedisError as exc:
             self.cache.failed(exc, state)
-            return None
+            return None, None
         if int(allowed) == 1:
-            return None
+            return None, values
         RATE_LIMITED.inc()
-        return max(float(wait), 0.001)
+        return max(float(wait), 0.001), values
 
 
 def retry_after(wait_s: float) -> str:

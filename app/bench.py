@@ -1,0 +1,174 @@
+"""`python -m app.bench` (make bench-app): the production server under headless Locust.
+
+One run: real PostgreSQL and Redis (the launchers), migrated and seeded; the
+production server (`python -m app serve`); then three bounded phases, loopback only:
+  (a) the bare endpoint GET /v1/ping at full speed,
+  (b) the cached search at full speed,
+  (c) the cached search paced at --rate requests/s, for its p95.
+It prints each throughput, the p95 of (b) and (c), and a last line
+`ratio cached/bare: X.XX`. Everything it started is stopped, even on Ctrl-C.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()  # before anything opens a socket: Locust runs on gevent
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gevent  # noqa: E402
+import requests  # noqa: E402
+from locust import FastHttpUser, constant, constant_throughput, task  # noqa: E402
+from locust.env import Environment  # noqa: E402
+
+from loadline.services import free_port, start_postgres, start_redis, stop_all  # noqa: E402
+from loadline.services import pids  # noqa: E402
+
+API_KEY = "bench-key-0123456789abcdef"
+SEARCH = {"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T06:00:00Z", "limit": "20"}
+SEED_SQL = ("INSERT INTO events (title, venue, starts_at, ends_at, capacity) "
+            "SELECT 'event ' || i, 'hall ' || (i % 7), ts, ts + interval '2 hours', 100 + i % 50 FROM "
+            "(SELECT i, timestamptz '2029-12-01' + i * interval '3 minutes' AS ts "
+            " FROM generate_series(1, 50000) AS i) s; ANALYZE events;")
+
+
+class BareUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def ping(self):
+        with self.client.get("/v1/ping", name="bare /v1/ping", catch_response=True) as resp:
+            if resp.status_code != 200 or resp.content != b'{"status":"ok"}':
+                resp.failure(f"unexpected answer {resp.status_code}")
+
+
+class SearchUser(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def search(self):
+        with self.client.get("/v1/events/search", params=SEARCH, name="cached /v1/events/search",
+                             catch_response=True) as resp:
+            if resp.status_code != 200 or len(resp.json().get("items", [])) != 20:
+                resp.failure(f"unexpected answer {resp.status_code}: {resp.text[:120]}")
+
+
+def run_phase(host: str, user: type, users: int, seconds: float) -> dict:
+    env = Environment(user_classes=[user], host=host)
+    runner = env.create_local_runner()
+    runner.start(users, spawn_rate=users)
+    gevent.sleep(min(2.0, seconds / 4))  # warm-up excluded from the figures
+    env.stats.reset_all()
+    started = time.monotonic()
+    gevent.sleep(seconds)
+    elapsed = time.monotonic() - started
+    total = env.stats.total
+    result = {"requests": total.num_requests, "failures": total.num_failures,
+              "rps": total.num_requests / elapsed, "p50_ms": total.get_response_time_percentile(0.5),
+              "p95_ms": total.get_response_time_percentile(0.95),
+              "p99_ms": total.get_response_time_percentile(0.99),
+              "errors": [str(e.error) for e in env.stats.errors.values()][:3]}
+    runner.quit()
+    return result
+
+
+def start_server(wd: Path, env: dict, port: int) -> subprocess.Popen:
+    log = open(wd / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    pids.record(wd, "app-server", proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"error: server exited with {proc.returncode}; see {wd / 'server.log'}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"error: server not ready after 60 s; see {wd / 'server.log'}")
+
+
+def stop_server(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per phase (default 15)")
+    parser.add_argument("--users", type=int, default=32, help="concurrent users in the full-speed phases")
+    parser.add_argument("--rate", type=float, default=1000, help="paced rate of phase (c), requests/s")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (EVENTS_WORKERS)")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument("--access-log", action="store_true", help="keep the per-request JSON access log on")
+    args = parser.parse_args(argv)
+    if not 1 <= args.seconds <= 300:
+        parser.error("--seconds: between 1 and 300")
+
+    # A Ctrl-C or a TERM must reach the finally below, wherever the main greenlet waits.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    wd = Path(tempfile.mkdtemp(prefix="loadline-bench-", dir="/tmp"))
+    wd.chmod(0o755)
+    server = None
+    try:
+        print(f"bench: starting PostgreSQL and Redis under {wd}", flush=True)
+        pg, redis = start_postgres(wd), start_redis(wd)
+        from app.migrations import migrate
+
+        asyncio.run(migrate(pg.url, wait_s=30))
+        pg.psql(SEED_SQL)
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
+        env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=pg.url, EVENTS_REDIS_URL=redis.url,
+                   EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port),
+                   EVENTS_WORKERS=str(args.workers), EVENTS_SERVER=args.server,
+                   EVENTS_ACCESS_LOG="true" if args.access_log else "false",
+                   # The limiter still runs its script on every request; it just never refuses.
+                   EVENTS_RATE_LIMIT_PER_SECOND="1000000", EVENTS_RATE_LIMIT_BURST="1000000",
+                   EVENTS_CACHE_TTL_SECONDS="300", PROMETHEUS_MULTIPROC_DIR=str(wd / "prometheus"))
+        server = start_server(wd, env, port)
+        host = f"http://127.0.0.1:{port}"
+        print(f"bench: {args.server} with {args.workers} workers on {host}; "
+              f"{args.seconds:g} s per phase, {args.users} users", flush=True)
+
+        bare = run_phase(host, BareUser, args.users, args.seconds)
+        cached = run_phase(host, SearchUser, args.users, args.seconds)
+        users = max(1, int(args.rate // 20))
+        SearchUser.wait_time = constant_throughput(args.rate / users)
+        paced = run_phase(host, SearchUser, users, args.seconds)
+        SearchUser.wait_time = constant(0)
+
+        for name, r in (("(a) bare GET /v1/ping", bare), ("(b) cached search, full speed", cached),
+                        (f"(c) cached search paced at {args.rate:g} rps", paced)):
+            print(f"{name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, "
+                  f"p99 {r['p99_ms']:.0f} ms, {r['failures']} failures of {r['requests']}"
+                  + (f" ({'; '.join(r['errors'])})" if r["errors"] else ""))
+        print(f"cached search p95 at {paced['rps']:.0f} rps: {paced['p95_ms']:.0f} ms "
+              f"(target < 20 ms at {args.rate:g} rps)")
+        ratio = cached["rps"] / bare["rps"] if bare["rps"] else 0.0
+        print(f"ratio cached/bare: {ratio:.2f}", flush=True)
+        return 0 if not (bare["failures"] or cached["failures"] or paced["failures"]) else 1
+    except KeyboardInterrupt:
+        print("bench: interrupted; stopping everything it started", file=sys.stderr)
+        return 130
+    finally:
+        stop_server(server)
+        stop_all(wd)
+        subprocess.run(["rm", "-rf", str(wd)], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
