@@ -1,12 +1,15 @@
 """Dependencies routes declare as Annotated aliases; the objects live on app.state (set in the lifespan).
 
 All are `async def`: FastAPI runs a plain `def` dependency in a thread pool, a thread hop
-per dependency per request (it cost the cached search a third of its time).
+per dependency per request (it cost the cached search a third of its time). Routes take
+one `ServicesDep` rather than one dependency per object: each resolved dependency costs
+~40 us, a tenth of a cached search.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -18,16 +21,16 @@ from app.ratelimit import RateLimiter, retry_after
 from app.settings import Settings
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    cache: Cache
+    limiter: RateLimiter
 
 
-async def get_db(request: Request) -> Database:
-    return request.app.state.db
-
-
-async def get_cache(request: Request) -> Cache:
-    return request.app.state.cache
+async def get_services(request: Request) -> Services:
+    return request.app.state.services
 
 
 def valid_key(settings: Settings, key: str | None) -> bool:
@@ -37,7 +40,7 @@ def valid_key(settings: Settings, key: str | None) -> bool:
 
 async def require_api_key(request: Request,
                           x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None) -> str:
-    if not valid_key(request.app.state.settings, x_api_key):
+    if not valid_key(request.app.state.services.settings, x_api_key):
         raise AppError(401, "unauthorized", "X-API-Key: missing or not a valid key")
     return x_api_key
 
@@ -45,14 +48,14 @@ async def require_api_key(request: Request,
 def client_id(request: Request) -> str:
     """The rate limit's bucket: the API key when valid, else the peer address."""
     key = request.headers.get("x-api-key")
-    if valid_key(request.app.state.settings, key):
+    if valid_key(request.app.state.services.settings, key):
         return f"key:{key}"
     return f"addr:{request.client.host if request.client else 'unknown'}"
 
 
 async def admit(request: Request, reads: tuple[str, ...] = ()) -> list | None:
     """Take a token (429 when none is left) and read `reads` from Redis in the same round trip."""
-    limiter: RateLimiter = request.app.state.limiter
+    limiter = request.app.state.services.limiter
     wait, values = await limiter.check(client_id(request), request.state, reads)
     if wait is not None:
         raise AppError(429, "rate_limited", f"rate limit exceeded for this client; retry in {wait:.2f} s",
@@ -64,8 +67,6 @@ async def rate_limit(request: Request) -> None:
     await admit(request)
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DbDep = Annotated[Database, Depends(get_db)]
-CacheDep = Annotated[Cache, Depends(get_cache)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 ApiKeyDep = Annotated[str, Depends(require_api_key)]
 RateLimited = Depends(rate_limit)

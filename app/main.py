@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app import __version__, errors
 from app.cache import Cache, make_client
 from app.db import Database
+from app.deps import Services
 from app.logs import configure
 from app.middleware import RequestContext
 from app.ratelimit import RateLimiter
@@ -28,9 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.open()
         redis = make_client(settings)
         cache = Cache(settings, redis)
-        app.state.db, app.state.cache = db, cache
-        app.state.limiter = RateLimiter(cache, rate=settings.rate_limit_per_second,
-                                        burst=settings.rate_limit_burst)
+        limiter = RateLimiter(cache, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+        app.state.services = Services(settings=settings, db=db, cache=cache, limiter=limiter)
         log.info("started", extra={"version": __version__, "redis_mode": settings.redis_mode})
         try:
             yield
@@ -40,7 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="loadline events", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    app.state.settings = settings
     errors.install(app)
     app.include_router(probes.router)
     app.include_router(events.router)

@@ -13,12 +13,14 @@ import hashlib
 import math
 import time
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from app.cache import Cache, mark_degraded
 from app.metrics import RATE_LIMITED
 
-# KEYS[1] bucket; ARGV: rate/s, burst, now (s, float). Returns {allowed 0|1, seconds until a token}.
+# KEYS[1] bucket, KEYS[2..n] keys to read in the same call; ARGV: rate/s, burst, now (s, float).
+# Returns {allowed 0|1, seconds until a token, value of KEYS[2], ...} (a missing key is nil).
 # The caller's clock is passed in so the script stays deterministic (replication-safe).
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
@@ -39,17 +41,24 @@ else
 end
 redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
-return {allowed, tostring(wait)}
+local out = {allowed, tostring(wait)}
+for i = 2, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out
 """
 
 
 class RateLimiter:
-    """One Redis round trip per request: the bucket update travels in the same pipeline as the
-    cache reads of the request (EVAL, not EVALSHA, so a pipeline never meets NOSCRIPT)."""
+    """One Redis round trip per request: the bucket update carries the request's cache reads.
+
+    Standalone: one EVAL that also GETs the keys. Cluster: the keys live in other slots
+    (a script may only touch its own), so the EVAL and the GETs go as one pipeline.
+    """
 
     def __init__(self, cache: Cache, *, rate: float, burst: int):
         self.cache = cache
         self.rate, self.burst = rate, burst
+        self.script = cache.client.register_script(TOKEN_BUCKET)
+        self.clustered = isinstance(cache.client, RedisCluster)
 
     async def check(self, client_id: str, state, reads: tuple[str, ...] = ()) -> tuple[float | None, list | None]:
         """(seconds to wait or None when allowed, values of `reads` or None when Redis failed)."""
@@ -57,12 +66,16 @@ class RateLimiter:
             mark_degraded(state)
             return None, None
         key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
+        args = [self.rate, self.burst, time.time()]
         try:
-            async with self.cache.client.pipeline(transaction=False) as pipe:
-                pipe.eval(TOKEN_BUCKET, 1, key, self.rate, self.burst, time.time())
-                for read in reads:
-                    pipe.get(read)
-                (allowed, wait), *values = await pipe.execute()
+            if self.clustered:
+                async with self.cache.client.pipeline(transaction=False) as pipe:
+                    pipe.eval(TOKEN_BUCKET, 1, key, *args)  # EVAL: a pipeline never meets NOSCRIPT
+                    for read in reads:
+                        pipe.get(read)
+                    (allowed, wait), *values = await pipe.execute()
+            else:
+                allowed, wait, *values = await self.script(keys=[key, *reads], args=args)
         except RedisError as exc:
             self.cache.failed(exc, state)
             return None, None

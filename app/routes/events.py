@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from app import events
 from app.cache import SEARCH_GEN_KEY, search_key
-from app.deps import ApiKeyDep, CacheDep, DbDep, RateLimited, SettingsDep, admit
+from app.deps import ApiKeyDep, RateLimited, ServicesDep, admit
 from app.errors import AppError
 from app.models import Event, EventIn, SearchPage
 from app.responses import JSONBody
@@ -59,22 +59,23 @@ _SEARCH_DOC = {"parameters": [
 
 
 @router.post("", status_code=201, response_model=Event, response_class=JSONBody, dependencies=[RateLimited])
-async def create_event(event: EventIn, request: Request, db: DbDep, cache: CacheDep, _key: ApiKeyDep):
-    async with db.connection() as conn:
+async def create_event(event: EventIn, request: Request, svc: ServicesDep, _key: ApiKeyDep):
+    async with svc.db.connection() as conn:
         created = await events.create_event(conn, **event.model_dump())
     # Only after the commit: a concurrent reader can no longer cache a page without this event.
-    await cache.invalidate_search(request.state)
+    await svc.cache.invalidate_search(request.state)
     return _json(orjson.dumps(created), 201, {"Location": f"/v1/events/{created['id']}"})
 
 
 @router.get("/search", response_model=SearchPage, response_class=JSONBody, openapi_extra=_SEARCH_DOC)
-async def search_events(request: Request, db: DbDep, cache: CacheDep, settings: SettingsDep):
+async def search_events(request: Request, svc: ServicesDep):
     """Events starting in [starts_at, ends_at), keyset-paginated by (starts_at, id)."""
+    db, cache = svc.db, svc.cache
     key = search_key(request.query_params.multi_items())
     page, gen = cache.search_hit(await admit(request, (SEARCH_GEN_KEY, key)))
     if page is not None:
         return _json(page)
-    q, after = parse_search(request, settings)
+    q, after = parse_search(request, svc.settings)
     result = await db.read(events.search_events, starts_at=q.starts_at, ends_at=q.ends_at, limit=q.limit,
                            after=after)
     body = orjson.dumps(result)
@@ -84,7 +85,8 @@ async def search_events(request: Request, db: DbDep, cache: CacheDep, settings: 
 
 
 @router.get("/{event_id}", response_model=Event, response_class=JSONBody)
-async def get_event(event_id: UUID, request: Request, db: DbDep, cache: CacheDep):
+async def get_event(event_id: UUID, request: Request, svc: ServicesDep):
+    db, cache = svc.db, svc.cache
     cached = cache.event_hit(await admit(request, (cache.event_key(str(event_id)),)))
     if cached is not None:
         return _json(cached)

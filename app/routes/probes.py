@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app import metrics
-from app.deps import CacheDep, DbDep, SettingsDep
+from app.deps import ServicesDep
 from app.responses import JSONBody
 
 router = APIRouter()
@@ -20,13 +20,13 @@ async def healthz():
 
 
 @router.get("/readyz")
-async def readyz(db: DbDep, cache: CacheDep, settings: SettingsDep):
+async def readyz(svc: ServicesDep):
     """Ready while PostgreSQL answers. Redis down only degrades (reads fall back to the database)."""
-    db_problem, redis_problem = await db.ping(), await cache.ping()
+    db_problem, redis_problem = await svc.db.ping(), await svc.cache.ping()
     checks = {"postgres": db_problem or "ok", "redis": redis_problem or "ok"}
     if db_problem:
         return JSONBody({"status": "unavailable", "checks": checks}, status_code=503,
-                        headers={"Retry-After": str(settings.retry_after_seconds)})
+                        headers={"Retry-After": str(svc.settings.retry_after_seconds)})
     return JSONBody({"status": "degraded" if redis_problem else "ok", "checks": checks})
 
 
