@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from loadline.profile import ProfileError
+from loadline.profile import STACKS_DIR, ProfileError
 
 
 def register(app: typer.Typer) -> None:
@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
     def render_cmd(
         stack: str = typer.Option(..., "--stack", "-s", help="stack name (stacks/Pulumi.<stack>.yaml)"),
         out: Path = typer.Option(None, "--out", "-o", help="output directory (default: out/<stack>)"),
+        stacks_dir: Path = typer.Option(STACKS_DIR, "--stacks-dir", help="directory of Pulumi.<stack>.yaml files"),
         validate_output: bool = typer.Option(True, "--validate/--no-validate",
                                              help="strict Kubernetes schema validation and promtool checks"),
     ) -> None:
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
         out_dir = out or Path("out") / stack
         try:
-            result = render_stack(stack)
+            result = render_stack(stack, stacks_dir=stacks_dir)
         except ProfileError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -75,12 +75,3 @@ def raw_profile(stack: str) -> dict[str, Any]:
 def make_profile(stack: str, patch: dict[str, Any] | None = None) -> Profile:
     """The shipped profile of `stack`, with `patch` deep-merged (None deletes a key)."""
     return validate_profile(stack, _merge(raw_profile(stack), patch or {}))
-
-
-def write_stack(stacks_dir, stack: str, patch: dict[str, Any] | None = None,
-                extra_config: dict[str, Any] | None = None, base: str | None = None) -> None:
-    """A stack file in `stacks_dir` derived from a shipped stack (for render_stack tests)."""
-    config = dict(read_stack_config(base or stack))
-    config["loadline:profile"] = _merge(config["loadline:profile"], patch or {})
-    config.update(extra_config or {})
-    (stacks_dir / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
