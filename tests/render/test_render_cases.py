@@ -105,3 +105,13 @@ def test_operator_mode_service_monitors_select_rendered_services(tmp_path):
     rule = next(m for m in result.manifests if m["kind"] == "PrometheusRule")
     assert rule["metadata"]["labels"]["release"] == "kube-prom"
     assert validate(result) == []
+
+
+def test_bad_labels_config_is_refused_cleanly(tmp_path):
+    from loadline.render import RenderError
+
+    write_stack(tmp_path, "badlabels", "dev", extra_config={"loadline:labels": {"team": ["a", "b"]}})
+    with pytest.raises(RenderError, match="loadline:labels: must be a map of string to string"):
+        render_stack("badlabels", stacks_dir=tmp_path)
+    done = run_cli("render", "--stack", "badlabels", "--out", str(tmp_path / "o"), "--stacks-dir", str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
