@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-import pulumi
-import yaml
 from pulumi.runtime import mocks
 
 from loadline.profile import Profile, read_stack_config, validate_profile
