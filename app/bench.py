@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000, help="paced rate of phase (c), requests/s")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (EVENTS_WORKERS)")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
-    parser.add_argument("--access-log", action="store_true", help="keep the per-request JSON access log on")
+    parser.add_argument("--no-access-log", action="store_true",
+                        help="turn the per-request access log off (on by default, as in production)")
     args = parser.parse_args(argv)
     if not 1 <= args.seconds <= 300:
         parser.error("--seconds: between 1 and 300")
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=pg.url, EVENTS_REDIS_URL=redis.url,
                    EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port),
                    EVENTS_WORKERS=str(args.workers), EVENTS_SERVER=args.server,
-                   EVENTS_ACCESS_LOG="true" if args.access_log else "false",
+                   EVENTS_ACCESS_LOG="false" if args.no_access_log else "true",
                    # The limiter still runs its script on every request; it just never refuses.
                    EVENTS_RATE_LIMIT_PER_SECOND="1000000", EVENTS_RATE_LIMIT_BURST="1000000",
                    EVENTS_CACHE_TTL_SECONDS="300", PROMETHEUS_MULTIPROC_DIR=str(wd / "prometheus"))

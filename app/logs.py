@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+import time
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
@@ -42,3 +44,40 @@ def configure(level: str = "INFO") -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class AccessLog:
+    """The per-request access line, written without the logging machinery.
+
+    Same JSON shape as the other logs, but built with one orjson call and written
+    in batches: through `logging` with a flush per line it cost ~100 us a request,
+    more than a whole cached search answer. Lines reach stdout within FLUSH_S.
+    """
+
+    FLUSH_S = 0.5
+    MAX_BUFFER = 64 * 1024
+
+    def __init__(self, stream=None):
+        self.out = stream or sys.stdout.buffer
+        self.buf = bytearray()
+        self.last = time.monotonic()
+
+    def write(self, entry: dict) -> None:
+        entry["ts"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.buf += orjson.dumps(entry, default=str)
+        self.buf += b"\n"
+        if len(self.buf) > self.MAX_BUFFER or time.monotonic() - self.last > self.FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if self.buf:
+            self.out.write(self.buf)
+            self.out.flush()
+            self.buf.clear()
+
+    async def flush_periodically(self) -> None:
+        """An idle server must not sit on its last lines."""
+        while True:
+            await asyncio.sleep(self.FLUSH_S)
+            self.flush()

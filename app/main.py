@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,7 @@ from app import __version__, errors
 from app.cache import Cache, make_client
 from app.db import Database
 from app.deps import Services
-from app.logs import configure
+from app.logs import AccessLog, configure
 from app.middleware import RequestContext
 from app.ratelimit import RateLimiter
 from app.routes import events, probes
@@ -32,9 +33,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limiter = RateLimiter(cache, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
         app.state.services = Services(settings=settings, db=db, cache=cache, limiter=limiter)
         log.info("started", extra={"version": __version__, "redis_mode": settings.redis_mode})
+        flusher = asyncio.create_task(access_log.flush_periodically()) if access_log else None
         try:
             yield
         finally:
+            if flusher:
+                flusher.cancel()
+                access_log.flush()
             await db.close()
             await redis.aclose()
 
@@ -43,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(probes.router)
     app.include_router(events.router)
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log)
+    access_log = AccessLog() if settings.access_log else None
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=access_log)
     return app
 
 

@@ -6,7 +6,6 @@ and it sees the final status even of errors raised below it.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -14,10 +13,9 @@ import uuid
 import orjson
 
 from app.errors import error_body
-from app.logs import request_id_var
+from app.logs import AccessLog, request_id_var
 from app.metrics import REQUEST_DURATION
 
-access = logging.getLogger("app.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED = "<unmatched>"
 
@@ -27,7 +25,7 @@ class _BodyTooLarge(Exception):
 
 
 class RequestContext:
-    def __init__(self, app, *, max_body_bytes: int, access_log: bool):
+    def __init__(self, app, *, max_body_bytes: int, access_log: AccessLog | None):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.access_log = access_log
@@ -94,8 +92,9 @@ class RequestContext:
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED
             REQUEST_DURATION.labels(template, scope["method"], str(status)).observe(elapsed)
-            if self.access_log:
-                access.info("request", extra={
+            if self.access_log is not None:
+                self.access_log.write({
+                    "level": "info", "logger": "app.access", "msg": "request", "request_id": rid,
                     "method": scope["method"], "path": scope["path"], "route": template,
                     "status": status, "duration_ms": round(elapsed * 1000, 2)})
             request_id_var.reset(token)
