@@ -6,7 +6,8 @@ fresh subprocess per render:
     python -m loadline.render.runner STACK CONFIG_JSON OUT_JSON
 
 CONFIG_JSON holds the stack's config (`{"values": {...}, "secret_keys": [...]}`).
-OUT_JSON receives `{"resources": [...], "outputs": {urn: {...}}}` or `{"error": "..."}`.
+OUT_JSON receives `{"resources": [...], "outputs": {urn: {...}}}` or
+`{"error": "...", "registered": N}`.
 Exit status: 0 rendered, 2 the program refused its configuration (e.g. a bad profile),
 1 anything else.
 """
@@ -41,13 +42,14 @@ def _opts(request: Any) -> dict[str, Any]:
     return out
 
 
-def run(stack: str, values: dict[str, str], secret_keys: list[str]) -> dict[str, Any]:
+def run(stack: str, values: dict[str, str], secret_keys: list[str],
+        records: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     import pulumi
     from pulumi.runtime import mocks, rpc
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    records: list[dict[str, Any]] = []
+    records = [] if records is None else records
     outputs: dict[str, Any] = {}
 
     class Mocks(mocks.Mocks):
@@ -102,13 +104,15 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(REPO_ROOT))
     import pulumi
 
+    records: list[dict[str, Any]] = []
     try:
-        result = run(stack, config["values"], config.get("secret_keys", []))
+        result = run(stack, config["values"], config.get("secret_keys", []), records)
     except pulumi.RunError as exc:
-        Path(out_path).write_text(json.dumps({"error": str(exc)}))
+        # `registered` lets callers prove that a refused configuration created nothing.
+        Path(out_path).write_text(json.dumps({"error": str(exc), "registered": len(records)}))
         return 2
     except Exception as exc:  # reported to the parent with its type; the parent decides how to show it
-        Path(out_path).write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        Path(out_path).write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "registered": len(records)}))
         return 1
     Path(out_path).write_text(json.dumps(result, default=str))
     return 0

@@ -115,3 +115,24 @@ def test_bad_labels_config_is_refused_cleanly(tmp_path):
         render_stack("badlabels", stacks_dir=tmp_path)
     done = run_cli("render", "--stack", "badlabels", "--out", str(tmp_path / "o"), "--stacks-dir", str(tmp_path))
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_program_refuses_a_bad_profile_before_registering_anything(tmp_path):
+    """The program's own check (what `pulumi up` runs), not only the render's pre-check."""
+    import json
+
+    bad = {"loadline:profile": json.dumps({**_profile("prod"), "namespace": "Not_A_DNS_Label"})}
+    (tmp_path / "config.json").write_text(json.dumps({"values": bad, "secret_keys": []}))
+    done = subprocess.run([sys.executable, "-m", "loadline.render.runner", "prod", str(tmp_path / "config.json"),
+                           str(tmp_path / "out.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["registered"] == 0
+    assert out["error"].startswith("invalid profile for stack 'prod': namespace: 'Not_A_DNS_Label' is not a DNS-1123")
+    assert "Traceback" not in done.stderr
+
+
+def _profile(stack: str) -> dict:
+    from loadline.profile import read_stack_config
+
+    return read_stack_config(stack)["loadline:profile"]
