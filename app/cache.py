@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisError
 
-from app.metrics import CACHE_REQUESTS, DEGRADED_REQUESTS
+from app.metrics import CACHE_HIT, CACHE_MISS, DEGRADED_REQUESTS
 from app.settings import Settings
 
 log = logging.getLogger("app.cache")
@@ -62,7 +62,7 @@ class Cache:
         """The result of reading event_key(); None on a miss or when Redis failed."""
         if values is None:
             return None
-        CACHE_REQUESTS.labels(result="hit" if values[0] is not None else "miss").inc()
+        (CACHE_HIT if values[0] is not None else CACHE_MISS).inc()
         return values[0]
 
     async def put_event(self, event_id: str, body: bytes, state) -> None:
@@ -82,9 +82,9 @@ class Cache:
         if stored is not None:
             stored_gen, _, page = stored.partition(b"|")
             if stored_gen == str(gen).encode():
-                CACHE_REQUESTS.labels(result="hit").inc()
+                CACHE_HIT.inc()
                 return page, gen
-        CACHE_REQUESTS.labels(result="miss").inc()
+        CACHE_MISS.inc()
         return None, gen
 
     async def put_search(self, key: str, gen: int, page: bytes, state) -> None:

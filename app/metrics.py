@@ -32,8 +32,9 @@ BUILD_INFO = Gauge("app_build_info", "Build information (value 1)", ["version"],
                    multiprocess_mode="max")
 
 BUILD_INFO.labels(version=__version__).set(1)
-CACHE_REQUESTS.labels(result="hit")
-CACHE_REQUESTS.labels(result="miss")
+# Bound once: labels() costs a lock and a dict lookup on every cached answer.
+CACHE_HIT = CACHE_REQUESTS.labels(result="hit")
+CACHE_MISS = CACHE_REQUESTS.labels(result="miss")
 DEGRADED_REQUESTS.labels(dependency="redis")
 DEGRADED_REQUESTS.labels(dependency="postgres")
 
