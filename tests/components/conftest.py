@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import asyncio
+from typing import Any, Callable, Iterator
 
 import pulumi
 import pytest
@@ -10,10 +11,16 @@ from component_helpers import Recorder
 
 
 @pytest.fixture
-def recorder() -> Recorder:
+def recorder() -> Iterator[Recorder]:
+    # Pulumi's runtime needs a current event loop; tests that ran earlier (ASGI clients)
+    # may have closed or unset theirs, so each component test gets its own.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     rec = Recorder()
     pulumi.runtime.set_mocks(rec, project="loadline", stack="test", preview=False)
-    return rec
+    yield rec
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @pytest.fixture
