@@ -308,7 +308,9 @@ class Profile(_Model):
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
-    parts = [to_camel(p) if isinstance(p, str) else f"[{p}]" for p in loc]
+    # pydantic reports keys as the YAML spelled them (aliases); re-casing them would turn a
+    # typo such as `p95ms` into the valid `p95Ms` and hide it.
+    parts = [p if isinstance(p, str) else f"[{p}]" for p in loc]
     return ".".join(parts).replace(".[", "[") or "(profile)"
 
 

@@ -34,6 +34,7 @@ def test_prod_profile_sizes_and_promises():
     "mutate, key, reason",
     [
         (lambda d: d["api"]["hpa"].update(minReplics=2), "api.hpa.minReplics", "unknown key"),
+        (lambda d: d["slo"].update(p95ms=100), "slo.p95ms", "unknown key"),
         (lambda d: d["api"]["hpa"].update(maxReplicas=0), "api.hpa.maxReplicas", "greater than or equal to 1"),
         (lambda d: d["api"]["hpa"].update(minReplicas=5, maxReplicas=2), "api.hpa", "maxReplicas \\(2\\) must be >= minReplicas \\(5\\)"),
         (lambda d: d["image"].update(tag="latest"), "image.tag", "pinned version"),
