@@ -30,15 +30,16 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = Field(
         "production", description="development allows placeholder secrets; production refuses them")
+    # repr=False: settings may end up in a log or a traceback; the secrets must not.
     database_url: str = Field(
-        "postgresql://loadline:loadline@127.0.0.1:5432/loadline",
+        "postgresql://loadline:loadline@127.0.0.1:5432/loadline", repr=False,
         description="postgresql://user:password@host:port/db")
     redis_mode: Literal["standalone", "cluster"] = "standalone"
     redis_url: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["redis://127.0.0.1:6379/0"],
         description="standalone: one redis:// URL; cluster: comma-separated startup nodes")
     api_keys: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="comma-separated keys accepted in X-API-Key for writes")
+        default_factory=list, repr=False, description="comma-separated keys accepted in X-API-Key for writes")
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)

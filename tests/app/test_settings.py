@@ -63,3 +63,8 @@ def test_serve_refuses_to_start_with_a_placeholder_key():
     assert res.returncode == 2
     assert "EVENTS_API_KEYS" in res.stderr and "placeholder" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_secrets_stay_out_of_repr():
+    text = repr(Settings(**STRONG))
+    assert "Zq8wX2vR7tLm" not in text and "k3y-9f8e7d6c5b4a3210" not in text
