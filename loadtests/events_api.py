@@ -3,6 +3,10 @@
 Pure functions (no Locust import) shared by the seeder and the locustfile, so
 the body checks are testable on their own. Each `check_*` returns None when
 the body is right, or the reason it is wrong.
+
+Hot windows are the coming week, which every visitor's listing asks for (and
+the service caches); cold windows are single days in the past year, rarely
+asked and served by PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
-EVENT_TYPES = ("page_view", "click", "signup", "purchase")
 CREATE, GET, SEARCH = "/v1/events", "/v1/events/{event_id}", "/v1/events/search"
+VENUES = ("Hall A", "Hall B", "Riverside Stage", "Main Arena", "Studio 3")
+SEARCH_LIMIT = 20
 
 
 def iso(ts: datetime) -> str:
@@ -23,21 +28,26 @@ def parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def new_event(occurred_at: datetime | None = None) -> dict:
-    """A create request body; `occurred_at` defaults to now."""
+def new_event(starts_at: datetime | None = None) -> dict:
+    """A create request body; `starts_at` defaults to a time in the coming week."""
+    start = starts_at or datetime.now(timezone.utc) + timedelta(hours=random.uniform(1, 160))
     return {
-        "type": random.choice(EVENT_TYPES),
-        "source": "loadline-loadtest",
-        "occurred_at": iso(occurred_at or datetime.now(timezone.utc)),
-        "payload": {"session": uuid.uuid4().hex, "value": random.randint(1, 1000)},
+        "title": f"loadline {uuid.uuid4().hex[:12]}",
+        "venue": random.choice(VENUES),
+        "starts_at": iso(start),
+        "ends_at": iso(start + timedelta(hours=random.choice((1, 2, 3)))),
+        "capacity": random.randint(10, 5000),
     }
 
 
 def check_created(body: object, sent: dict) -> str | None:
     if not isinstance(body, dict) or not body.get("id"):
         return f"create: no id in body {str(body)[:200]}"
-    if body.get("type") != sent["type"]:
-        return f"create: type {body.get('type')!r} != sent {sent['type']!r}"
+    for key in ("title", "venue", "capacity"):
+        if body.get(key) != sent[key]:
+            return f"create: {key} {body.get(key)!r} != sent {sent[key]!r}"
+    if parse_ts(body.get("starts_at", "")) != parse_ts(sent["starts_at"]):
+        return f"create: starts_at {body.get('starts_at')!r} != sent {sent['starts_at']!r}"
     return None
 
 
@@ -46,32 +56,38 @@ def check_event(body: object, event_id: str) -> str | None:
         return f"get: body is not an object: {str(body)[:200]}"
     if str(body.get("id")) != str(event_id):
         return f"get: asked for {event_id}, got id {body.get('id')!r}"
-    if body.get("type") not in EVENT_TYPES:
-        return f"get: unexpected type {body.get('type')!r}"
+    if not body.get("title") or not isinstance(body.get("capacity"), int):
+        return f"get: event {event_id} lacks title or capacity: {str(body)[:200]}"
     return None
 
 
 def check_search(body: object, start: str, end: str, *, expect_items: bool) -> str | None:
+    """Items exist when the window was seeded, and all start in [start, end)."""
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list):
         return f"search: no items list in body {str(body)[:200]}"
     if expect_items and not items:
         return f"search: seeded window {start}..{end} came back empty"
+    if len(items) > SEARCH_LIMIT:
+        return f"search: {len(items)} items for limit {SEARCH_LIMIT}"
     lo, hi = parse_ts(start), parse_ts(end)
     for item in items:
-        ts = parse_ts(item.get("occurred_at", ""))
-        if not lo <= ts <= hi:
-            return f"search: event {item.get('id')} at {item.get('occurred_at')} is outside {start}..{end}"
+        try:
+            ts = parse_ts(item["starts_at"])
+        except (KeyError, TypeError, ValueError):
+            return f"search: item without a valid starts_at: {str(item)[:200]}"
+        if not lo <= ts < hi:
+            return f"search: event {item.get('id')} starting {item['starts_at']} is outside {start}..{end}"
     return None
 
 
 def hot_window(now: datetime) -> tuple[str, str]:
-    """The last 15 minutes, aligned to the minute: what a dashboard asks again and again."""
-    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return iso(end - timedelta(minutes=16)), iso(end)
+    """The coming week from today's midnight: the same query from every visitor."""
+    day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return iso(day), iso(day + timedelta(days=8))
 
 
 def cold_window(around: str) -> tuple[str, str]:
-    """A one-hour window around an old seeded event: a rarely asked, uncached query."""
-    ts = parse_ts(around)
-    return iso(ts - timedelta(minutes=30)), iso(ts + timedelta(minutes=30))
+    """The day of an old seeded event: a rarely asked, uncached query."""
+    day = parse_ts(around).replace(hour=0, minute=0, second=0, microsecond=0)
+    return iso(day), iso(day + timedelta(days=1))

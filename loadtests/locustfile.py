@@ -21,7 +21,7 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.runners import WorkerRunner
 
 from loadtests.events_api import (
-    CREATE, GET, SEARCH, check_created, check_event, check_search, cold_window, new_event)
+    CREATE, GET, SEARCH, SEARCH_LIMIT, check_created, check_event, check_search, cold_window, new_event)
 from loadtests.seed import seed
 from loadtests.stages import stages
 
@@ -104,14 +104,16 @@ class EventsUser(FastHttpUser):
     @task(5)
     def search_hot(self):
         start, end = SEED["hot_window"]
-        with self.client.get(SEARCH, params={"start": start, "end": end}, name=f"{SEARCH} (hot window)",
+        params = {"starts_at": start, "ends_at": end, "limit": SEARCH_LIMIT}
+        with self.client.get(SEARCH, params=params, name=f"{SEARCH} (hot window)",
                              catch_response=True) as resp:
             self._judge(resp, lambda b: check_search(b, start, end, expect_items=True))
 
     @task(2)
     def search_cold(self):
         start, end = cold_window(random.choice(SEED["cold_times"]))
-        with self.client.get(SEARCH, params={"start": start, "end": end}, name=f"{SEARCH} (cold window)",
+        params = {"starts_at": start, "ends_at": end, "limit": SEARCH_LIMIT}
+        with self.client.get(SEARCH, params=params, name=f"{SEARCH} (cold window)",
                              catch_response=True) as resp:
             self._judge(resp, lambda b: check_search(b, start, end, expect_items=True))
 

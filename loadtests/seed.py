@@ -1,7 +1,7 @@
 """Seed a host with events through its API before a run.
 
-Half the events fall in the hot window (the last minutes), half are spread
-over the past month (the cold windows). The result, written by the gate to
+Half the events start in the hot window (the coming week), half are spread
+over the past year (the cold windows). The result, written by the gate to
 `seed.json`, tells the locustfile which ids exist and where the data lies.
 """
 
@@ -24,14 +24,14 @@ def seed(host: str, api_key: str, *, count: int = 200, timeout_s: float = 60.0) 
     session = requests.Session()
     session.headers["X-API-Key"] = api_key
     ids: list[str] = []
-    cold: list[str] = []
+    cold: list[str] = []  # starts_at of each cold event
     deadline = now.timestamp() + timeout_s
     for i in range(count):
         if datetime.now(timezone.utc).timestamp() > deadline:
             raise SeedError(f"seeding took longer than {timeout_s:g} s ({i} of {count} events)")
         hot = i % 2 == 0
-        when = now - (timedelta(seconds=random.uniform(5, 600)) if hot
-                      else timedelta(days=random.uniform(1, 30)))
+        when = (now + timedelta(hours=random.uniform(1, 160)) if hot
+                else now - timedelta(days=random.uniform(2, 365)))
         body = new_event(when)
         try:
             resp = session.post(f"{host}{CREATE}", json=body, timeout=10)
@@ -44,6 +44,6 @@ def seed(host: str, api_key: str, *, count: int = 200, timeout_s: float = 60.0) 
             raise SeedError(problem)
         ids.append(str(resp.json()["id"]))
         if not hot:
-            cold.append(body["occurred_at"])
+            cold.append(body["starts_at"])
     return {"ids": ids, "cold_times": cold, "hot_window": list(hot_window(now)),
             "seeded_at": now.isoformat()}

@@ -14,7 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-PIDS_DIR = "pids"
+# Not "pids": loadline.services keeps its own pid files there, in another format.
+PIDS_DIR = "local-pids"
 
 
 def _pidfile(wd: Path, name: str) -> Path:
