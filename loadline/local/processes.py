@@ -1,8 +1,8 @@
 """Processes `loadline local` starts itself (the API, Prometheus), tracked by pid file.
 
 Each runs in its own session, so stopping its process group also stops every
-worker it forked. The pid file records the command line, so a pid reused by an
-unrelated process after a reboot is never signalled.
+worker it forked. The pid file records the process start time, so a pid reused
+by an unrelated process after a crash or reboot is never signalled.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 # Not "pids": loadline.services keeps its own pid files there, in another format.
 PIDS_DIR = "local-pids"
 
@@ -22,60 +24,43 @@ def _pidfile(wd: Path, name: str) -> Path:
     return wd / PIDS_DIR / f"{name}.json"
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-    except OSError:
-        return ""
-
-
 def spawn(wd: Path, name: str, cmd: list[str], *, env: dict[str, str], log: Path,
           cwd: Path | None = None) -> int:
     (wd / PIDS_DIR).mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
-    _pidfile(wd, name).write_text(json.dumps({"pid": proc.pid, "cmdline": " ".join(cmd)}))
+    created = psutil.Process(proc.pid).create_time()
+    _pidfile(wd, name).write_text(json.dumps({"pid": proc.pid, "create_time": created,
+                                              "cmd": cmd}))
     return proc.pid
+
+
+def _leader(rec: dict) -> psutil.Process | None:
+    try:
+        proc = psutil.Process(rec["pid"])
+        if proc.create_time() != rec["create_time"] or proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc
+    except psutil.NoSuchProcess:
+        return None
+
+
+def _group(pgid: int) -> list[psutil.Process]:
+    """Live (non-zombie) members of process group `pgid`: the leader's workers outlive it on a crash."""
+    out = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                out.append(proc)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return out
 
 
 def alive(wd: Path, name: str) -> bool:
     path = _pidfile(wd, name)
-    if not path.exists():
-        return False
-    rec = json.loads(path.read_text())
-    return _is_ours(rec)
-
-
-def _is_ours(rec: dict) -> bool:
-    cmd = _cmdline(rec["pid"])
-    return bool(cmd) and cmd == rec["cmdline"] and not _zombie(rec["pid"])
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Only zombies left (our own unreaped children) count as gone.
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                stat = (proc / "stat").read_text().split(") ", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(stat[2]) == pgid and stat[0] != "Z":
-                return True
-    return False
+    return path.exists() and _leader(json.loads(path.read_text())) is not None
 
 
 def stop(wd: Path, name: str, *, timeout_s: float = 15.0) -> bool:
@@ -85,20 +70,22 @@ def stop(wd: Path, name: str, *, timeout_s: float = 15.0) -> bool:
         return False
     rec = json.loads(path.read_text())
     pgid = rec["pid"]
-    running = _is_ours(rec) or _group_alive(pgid)
-    if running:
-        for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+    # The group id is only trusted while its leader is ours or the group still exists
+    # without one (workers orphaned by a crashed leader); a recycled pid leads neither.
+    members = _group(pgid) if _leader(rec) is not None or not psutil.pid_exists(pgid) else []
+    for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+        if not members:
+            break
+        for proc in members:
             try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _group_alive(pgid):
-                time.sleep(0.1)
-            if not _group_alive(pgid):
-                break
+                proc.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and (members := _group(pgid)):
+            time.sleep(0.1)
     path.unlink(missing_ok=True)
-    return running
+    return True
 
 
 def names(wd: Path) -> list[str]:
