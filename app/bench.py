@@ -24,6 +24,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
+from gevent.event import Event  # noqa: E402
 import requests  # noqa: E402
 from locust import FastHttpUser, constant, constant_throughput, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
@@ -62,15 +63,29 @@ class SearchUser(FastHttpUser):
                 resp.failure(f"unexpected answer {resp.status_code}: {body[:120]!r}")
 
 
+# Set by SIGINT/SIGTERM. Under gevent a signal does not interrupt the main greenlet's
+# sleep, so every wait watches this event and the run unwinds through its `finally`.
+STOP = Event()
+
+
+def _wait(seconds: float) -> None:
+    if STOP.wait(timeout=seconds):
+        raise KeyboardInterrupt
+
+
 def run_phase(host: str, user: type, users: int, seconds: float) -> dict:
     env = Environment(user_classes=[user], host=host)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users)
-    gevent.sleep(min(2.0, seconds / 4))  # warm-up excluded from the figures
-    env.stats.reset_all()
-    started = time.monotonic()
-    gevent.sleep(seconds)
-    elapsed = time.monotonic() - started
+    try:
+        _wait(min(2.0, seconds / 4))  # warm-up excluded from the figures
+        env.stats.reset_all()
+        started = time.monotonic()
+        _wait(seconds)
+        elapsed = time.monotonic() - started
+    except KeyboardInterrupt:
+        runner.quit()
+        raise
     total = env.stats.total
     result = {"requests": total.num_requests, "failures": total.num_failures,
               "rps": total.num_requests / elapsed, "p50_ms": total.get_response_time_percentile(0.5),
@@ -91,7 +106,7 @@ def start_server(wd: Path, env: dict, port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise SystemExit(f"error: server exited with {proc.returncode}; see {wd / 'server.log'}")
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if STOP.is_set() or requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return proc
         except requests.RequestException:
             pass
@@ -121,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.seconds <= 300:
         parser.error("--seconds: between 1 and 300")
 
-    # A Ctrl-C or a TERM must reach the finally below, wherever the main greenlet waits.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    gevent.signal_handler(signal.SIGINT, STOP.set)
+    gevent.signal_handler(signal.SIGTERM, STOP.set)
     wd = Path(tempfile.mkdtemp(prefix="loadline-bench-", dir="/tmp"))
     wd.chmod(0o755)
     server = None
@@ -143,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                    EVENTS_RATE_LIMIT_PER_SECOND="1000000", EVENTS_RATE_LIMIT_BURST="1000000",
                    EVENTS_CACHE_TTL_SECONDS="300", PROMETHEUS_MULTIPROC_DIR=str(wd / "prometheus"))
         server = start_server(wd, env, port)
+        if STOP.is_set():
+            raise KeyboardInterrupt
         host = f"http://127.0.0.1:{port}"
         print(f"bench: {args.server} with {args.workers} workers on {host}; "
               f"{args.seconds:g} s per phase, {args.users} users", flush=True)
