@@ -8,7 +8,12 @@ from contextlib import contextmanager
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.testclient import TestClient
+import warnings
+
+with warnings.catch_warnings():
+    # Starlette suggests httpx2 for its TestClient; httpx (pinned) works and is what we ship with.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.migrations import migrate
