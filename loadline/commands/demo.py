@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from loadline.commands.loadtest import gate
+from loadline.commands.loadtest import gate, wide_console
 from loadline.commands.local import bring_up
 from loadline.local import env
 from loadline.local.state import read_api_key, workdir
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         duration: str = typer.Option(None, "--duration", help="override the profile's load.duration"),
     ) -> None:
         """Bring the local environment up, load it, judge it against its targets, bring it down."""
-        code, path = run_demo(stack, report, duration, Console())
+        code, path = run_demo(stack, report, duration, wide_console())
         if path is not None:
             typer.echo(f"verdict: {path}")
         raise typer.Exit(code)

@@ -15,6 +15,12 @@ from loadline.local.state import read_api_key, read_state, workdir
 from loadline.profile import REPO_ROOT, ProfileError, duration_seconds, load_profile
 
 
+def wide_console() -> Console:
+    """A terminal console; when output is captured (CI logs), wide enough for the table."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
 def gate(*, stack: str, host: str | None = None, report: Path | None = None,
          duration: str | None = None, users: int | None = None, p95_ms: float | None = None,
          p99_ms: float | None = None, min_rps: float | None = None,
@@ -22,7 +28,7 @@ def gate(*, stack: str, host: str | None = None, report: Path | None = None,
          allow_remote: bool = False, local_dir: Path | None = None,
          console: Console | None = None) -> tuple[int, Path | None]:
     """Run the gate; returns (exit code, verdict path). Errors are printed, never raised."""
-    console = console or Console()
+    console = console or wide_console()
     try:
         profile = load_profile(stack)
     except ProfileError as exc:
