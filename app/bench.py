@@ -24,6 +24,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
+import psutil  # noqa: E402
 from gevent.event import Event  # noqa: E402
 import requests  # noqa: E402
 from locust import FastHttpUser, constant, constant_throughput, task  # noqa: E402
@@ -73,16 +74,32 @@ def _wait(seconds: float) -> None:
         raise KeyboardInterrupt
 
 
-def run_phase(host: str, user: type, users: int, seconds: float) -> dict:
+def _cpu_seconds(groups: dict[str, list[psutil.Process]]) -> dict[str, float]:
+    out = {}
+    for name, procs in groups.items():
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        out[name] = total
+    return out
+
+
+def run_phase(host: str, user: type, users: int, seconds: float, cpu: dict[str, list[psutil.Process]]) -> dict:
     env = Environment(user_classes=[user], host=host)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users)
     try:
         _wait(min(2.0, seconds / 4))  # warm-up excluded from the figures
         env.stats.reset_all()
+        cpu_before = _cpu_seconds(cpu)
         started = time.monotonic()
         _wait(seconds)
         elapsed = time.monotonic() - started
+        cpu_after = _cpu_seconds(cpu)
     except KeyboardInterrupt:
         runner.quit()
         raise
@@ -91,7 +108,9 @@ def run_phase(host: str, user: type, users: int, seconds: float) -> dict:
               "rps": total.num_requests / elapsed, "p50_ms": total.get_response_time_percentile(0.5),
               "p95_ms": total.get_response_time_percentile(0.95),
               "p99_ms": total.get_response_time_percentile(0.99),
-              "errors": [str(e.error) for e in env.stats.errors.values()][:3]}
+              "errors": [str(e.error) for e in env.stats.errors.values()][:3],
+              # Where the two cores went: CPU microseconds per request, by process group.
+              "cpu_us": {k: (cpu_after[k] - cpu_before[k]) / max(total.num_requests, 1) * 1e6 for k in cpu}}
     runner.quit()
     return result
 
@@ -164,11 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {args.server} with {args.workers} workers on {host}; "
               f"{args.seconds:g} s per phase, {args.users} users", flush=True)
 
-        bare = run_phase(host, BareUser, args.users, args.seconds)
-        cached = run_phase(host, SearchUser, args.users, args.seconds)
+        server_procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        cpu = {"server": server_procs, "redis": [psutil.Process(redis.proc.pid)],
+               "locust": [psutil.Process()]}
+        bare = run_phase(host, BareUser, args.users, args.seconds, cpu)
+        cached = run_phase(host, SearchUser, args.users, args.seconds, cpu)
         users = max(1, int(args.rate // 20))
         SearchUser.wait_time = constant_throughput(args.rate / users)
-        paced = run_phase(host, SearchUser, users, args.seconds)
+        paced = run_phase(host, SearchUser, users, args.seconds, cpu)
         SearchUser.wait_time = constant(0)
 
         for name, r in (("(a) bare GET /v1/ping", bare), ("(b) cached search, full speed", cached),
@@ -176,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, "
                   f"p99 {r['p99_ms']:.0f} ms, {r['failures']} failures of {r['requests']}"
                   + (f" ({'; '.join(r['errors'])})" if r["errors"] else ""))
+            print("    CPU per request: " + ", ".join(f"{k} {v:.0f} us" for k, v in r["cpu_us"].items()))
         print(f"cached search p95 at {paced['rps']:.0f} rps: {paced['p95_ms']:.0f} ms "
               f"(target < 20 ms at {args.rate:g} rps)")
         ratio = cached["rps"] / bare["rps"] if bare["rps"] else 0.0
