@@ -90,7 +90,7 @@ def is_up(wd: Path) -> bool:
 
 def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
     """Bring the topology up and return the state; on any failure stop what was started."""
-    from loadline.services import start_postgres, start_redis, start_redis_cluster
+    from loadline.services import ServiceError, start_postgres, start_redis, start_redis_cluster
 
     if is_up(wd):
         raise LocalError(f"a local environment is already recorded in {wd}; run `loadline local down` first")
@@ -142,6 +142,9 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
         prom_url = f"http://{listen}"
         _wait_http(f"{prom_url}/-/ready", READY_TIMEOUT_S, "Prometheus",
                    lambda: processes.alive(wd, "prometheus"), prom_log)
+    except ServiceError as exc:
+        down(wd)
+        raise LocalError(str(exc)) from None
     except BaseException:
         # Ctrl-C or a failed step: leave nothing behind.
         down(wd)

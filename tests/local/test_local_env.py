@@ -1,0 +1,97 @@
+"""`loadline local`: real PostgreSQL, Redis, API and Prometheus on loopback, and nothing left after `down`."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from loadline.local import env, processes
+from loadline.local import prometheus as prom
+from loadline.local.state import read_api_key
+from loadline.profile import load_profile
+from tests.local.helpers import processes_of
+
+def _cli(*args, wd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "loadline"), *args], capture_output=True,
+                          text=True, timeout=180, env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})
+
+
+@pytest.fixture
+def wd():
+    # PostgreSQL runs as the postgres user: its directories must be traversable.
+    root = Path(tempfile.mkdtemp(prefix="loadline-test-local-", dir="/tmp"))
+    root.chmod(0o755)
+    yield root / "local"
+    env.down(root / "local")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_up_status_down(wd):
+    up = _cli("local", "up", wd=wd)
+    assert up.returncode == 0, up.stderr
+    status = _cli("local", "status", "--json", wd=wd)
+    assert status.returncode == 0, status.stdout
+    state = json.loads(status.stdout)
+    assert {"api_url", "prometheus_url", "components"} <= state.keys()
+    assert set(state["components"]) == {"postgres", "redis", "api", "prometheus"}
+    assert all(c["up"] for c in state["components"].values())
+    # The API runs migrated, with the generated key; Prometheus has exactly render's rules.
+    key = read_api_key(wd)
+    created = requests.post(f"{state['api_url']}/v1/events", headers={"X-API-Key": key}, timeout=5, json={
+        "title": "t", "venue": "v", "starts_at": "2030-01-01T10:00:00Z",
+        "ends_at": "2030-01-01T11:00:00Z", "capacity": 5})
+    assert created.status_code == 201, created.text
+    rules = requests.get(f"{state['prometheus_url']}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    expected = prom.alert_rules(load_profile("local"))["groups"]
+    assert sorted(r["name"] for g in rules for r in g["rules"]) == \
+        sorted(r["alert"] for g in expected for r in g["rules"])
+    assert processes_of(wd)
+
+    down = _cli("local", "down", wd=wd)
+    assert down.returncode == 0
+    assert processes_of(wd) == []
+    assert _cli("local", "status", "--json", wd=wd).returncode == 1
+
+
+def test_failed_up_leaves_nothing_behind(wd, monkeypatch):
+    # Prometheus exits at once: `up` must fail at that step and stop what it had started.
+    monkeypatch.setattr(prom, "command", lambda *a: ["false"])
+    with pytest.raises(env.LocalError, match="Prometheus exited before it was ready"):
+        env.up(load_profile("local"), "local", wd, lambda _step: None)
+    assert processes_of(wd) == []
+    assert env.status(wd) is None
+
+
+def test_second_up_is_refused_while_one_is_recorded(wd):
+    (wd / processes.PIDS_DIR).mkdir(parents=True)
+    (wd / "state.json").write_text("{}")
+    with pytest.raises(env.LocalError, match="already recorded"):
+        env.up(load_profile("local"), "local", wd, lambda _step: None)
+
+
+def test_stop_takes_the_whole_process_group(tmp_path):
+    processes.spawn(tmp_path, "tree", ["sh", "-c", "sleep 60 & sleep 60 & wait"], env=dict(os.environ),
+                    log=tmp_path / "log", cwd=tmp_path)
+    assert processes.alive(tmp_path, "tree")
+    assert len(processes_of(tmp_path)) == 3
+    assert processes.stop(tmp_path, "tree")
+    assert processes_of(tmp_path) == []
+    assert processes.names(tmp_path) == []
+
+
+def test_prometheus_config_is_render_config_with_loopback_targets(tmp_path):
+    profile = load_profile("local")
+    path = prom.write_config(profile, tmp_path, api_target="127.0.0.1:1234", listen="127.0.0.1:9999")
+    config = yaml.safe_load(path.read_text())
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    assert jobs["loadline-api"]["static_configs"] == [{"targets": ["127.0.0.1:1234"]}]
+    assert jobs["prometheus"]["static_configs"] == [{"targets": ["127.0.0.1:9999"]}]
+    assert config["rule_files"] == [str(tmp_path / "rules.yml")]
+    assert yaml.safe_load((tmp_path / "rules.yml").read_text()) == prom.alert_rules(profile)
