@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,7 +10,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.logs import request_id_var
 
-log = logging.getLogger("app.errors")
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
@@ -47,6 +45,8 @@ def validation_message(exc: RequestValidationError) -> str:
 
 
 def install(app: FastAPI) -> None:
+    """Handlers for the errors FastAPI raises; unexpected exceptions are answered by
+    app.middleware.RequestContext, which still knows the request id."""
     @app.exception_handler(AppError)
     async def _app_error(_req: Request, exc: AppError):
         return error_response(exc.status, exc.code, exc.message, exc.headers)
@@ -60,8 +60,3 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_req: Request, exc: RequestValidationError):
         return error_response(422, "validation_error", validation_message(exc))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_req: Request, exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "internal error; quote the request id")

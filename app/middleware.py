@@ -6,6 +6,7 @@ and it sees the final status even of errors raised below it.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -16,6 +17,7 @@ from app.errors import error_body
 from app.logs import AccessLog, request_id_var
 from app.metrics import REQUEST_DURATION
 
+log = logging.getLogger("app.errors")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED = "<unmatched>"
 
@@ -87,6 +89,13 @@ class RequestContext:
                     if not started:
                         status = 413
                         await self._too_large(send, rid_header)
+                except Exception:
+                    # Answered here, inside the request's context, so the 500 carries its request id.
+                    if started:
+                        raise
+                    log.exception("unhandled error")
+                    status = 500
+                    await self._error(send, rid_header, 500, "internal_error", "internal error; quote the request id")
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -100,9 +109,12 @@ class RequestContext:
             request_id_var.reset(token)
 
     async def _too_large(self, send, rid_header):
-        body = orjson.dumps(error_body(
-            "payload_too_large", f"body: larger than the {self.max_body_bytes}-byte limit"))
-        await send({"type": "http.response.start", "status": 413,
+        await self._error(send, rid_header, 413, "payload_too_large",
+                          f"body: larger than the {self.max_body_bytes}-byte limit")
+
+    async def _error(self, send, rid_header, status: int, code: str, message: str):
+        body = orjson.dumps(error_body(code, message))
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode()), rid_header]})
         await send({"type": "http.response.body", "body": body})

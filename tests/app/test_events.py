@@ -97,3 +97,14 @@ def test_created_event_survives_a_cache_flush(client, redis):
     with redis.client() as c:
         c.flushall()
     assert client.get(f"/v1/events/{body['id']}").json()["title"] == "Durable"
+
+
+def test_an_unexpected_error_is_a_500_with_the_same_body(app_factory):
+    with app_factory() as client:
+        async def boom():
+            raise RuntimeError("a bug")
+        client.app.add_api_route("/v1/boom", boom)
+        resp = client.get("/v1/boom", headers={"X-Request-ID": "bug-1"})
+        body = assert_error(resp, 500, "internal_error", "request id")
+        assert body["error"]["request_id"] == "bug-1"
+        assert "a bug" not in resp.text  # no internals leak to the client
