@@ -1,0 +1,51 @@
+"""`loadline loadtest` exits 2, with a clear error and no traceback, when it cannot run."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loadline.services import free_port
+
+LOADLINE = str(Path(sys.executable).parent / "loadline")
+
+
+def run(*args, tmp_path):
+    return subprocess.run([LOADLINE, "loadtest", *args, "--report", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "LOADLINE_LOCAL_DIR": str(tmp_path / "none")})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--stack", "nope", "--host", "http://127.0.0.1:8000"], "no stack file Pulumi.nope.yaml"),
+    (["--stack", "local", "--host", f"http://127.0.0.1:{free_port()}", "--api-key", "k"], "is unreachable"),
+    (["--stack", "local", "--host", "http://192.0.2.10:8000", "--api-key", "k"], "not a loopback address"),
+    (["--stack", "local", "--host", "ftp://127.0.0.1", "--api-key", "k"], "not an http(s) URL"),
+    (["--stack", "local", "--duration", "soon", "--host", "http://127.0.0.1:1"], "--duration: 'soon'"),
+    (["--stack", "local", "--max-error-ratio", "2", "--host", "http://127.0.0.1:1"], "--max-error-ratio"),
+    (["--stack", "local"], "no local environment is up"),
+])
+def test_cannot_run_exits_2(args, message, tmp_path):
+    res = run(*args, tmp_path=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "r" / "verdict.json").exists()
+
+
+def test_invalid_profile_exits_2(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from loadline import profile
+    from loadline.cli import app
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (profile.STACKS_DIR / "Pulumi.local.yaml").read_text().replace("p95Ms: 150", "p95Ms: -1")
+    (stacks / "Pulumi.local.yaml").write_text(text)
+    monkeypatch.setattr(profile, "STACKS_DIR", stacks)
+    monkeypatch.setattr(profile.load_profile, "__defaults__", (stacks,))
+    res = CliRunner().invoke(app, ["loadtest", "--stack", "local", "--host", "http://127.0.0.1:1"])
+    assert res.exit_code == 2
+    assert "slo.p95Ms" in res.output
