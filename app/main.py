@@ -13,6 +13,7 @@ from app.cache import Cache, make_client
 from app.db import Database
 from app.deps import Services
 from app.logs import AccessLog, configure
+from app.metrics import forget_dead_workers
 from app.middleware import RequestContext
 from app.ratelimit import RateLimiter
 from app.routes import events, probes
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        forget_dead_workers()
         db = Database(settings)
         await db.open()
         redis = make_client(settings)

@@ -67,3 +67,25 @@ def test_workers_share_their_metrics_and_log_json_with_the_request_id(server):
     # Helpers (multiprocessing's resource tracker) may take a moment after the parent exits.
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_gauges_of_a_dead_worker_are_dropped(tmp_path, monkeypatch):
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client import multiprocess
+    from prometheus_client.values import MultiProcessValue
+
+    from app.metrics import forget_dead_workers
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    # A file as the dead worker would have left it: its pool limit, 10.
+    value = MultiProcessValue(process_identifier=lambda: dead.pid)(
+        "gauge", "db_pool_connections_max", "db_pool_connections_max", (), (), "", multiprocess_mode="livesum")
+    value.set(10)
+    assert list(tmp_path.glob(f"gauge_livesum_{dead.pid}.db"))
+    forget_dead_workers()
+    assert not list(tmp_path.glob(f"gauge_livesum_{dead.pid}.db"))
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
+    assert b"db_pool_connections_max 10.0" not in generate_latest(registry)
