@@ -7,7 +7,8 @@ not one per request.
 
 Search results are invalidated by a generation number: each write bumps
 `events:search:gen`, and a cached page stored under an older generation is a
-miss. Reading the generation and the page is one pipeline.
+miss. The generation and the page are read in the same Redis call that takes
+the request's rate-limit token (app/ratelimit.py): one round trip per cached read.
 """
 
 from __future__ import annotations
