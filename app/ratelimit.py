@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
@@ -19,13 +18,15 @@ from redis.exceptions import RedisError
 from app.cache import Cache, mark_degraded
 from app.metrics import RATE_LIMITED
 
-# KEYS[1] bucket, KEYS[2..n] keys to read in the same call; ARGV: rate/s, burst, now (s, float).
+# KEYS[1] bucket, KEYS[2..n] keys to read in the same call; ARGV: rate/s, burst.
 # Returns {allowed 0|1, seconds until a token, value of KEYS[2], ...} (a missing key is nil).
-# The caller's clock is passed in so the script stays deterministic (replication-safe).
+# The clock is Redis's own (TIME; Redis 7 replicates a script's effects, not the script):
+# every replica of the service then shares one clock, whatever their skew.
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local b = redis.call('HMGET', KEYS[1], 't', 'ts')
 local tokens = tonumber(b[1])
 local ts = tonumber(b[2])
@@ -66,7 +67,7 @@ class RateLimiter:
             mark_degraded(state)
             return None, None
         key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
-        args = [self.rate, self.burst, time.time()]
+        args = [self.rate, self.burst]
         try:
             if self.clustered:
                 async with self.cache.client.pipeline(transaction=False) as pipe:
