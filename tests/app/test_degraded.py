@@ -34,8 +34,13 @@ def test_redis_down_still_serves_from_postgres(client, redis, outage):
 
 def test_postgres_down_is_503_with_retry_after_and_readyz_says_so(client, postgres, outage):
     assert client.get("/readyz").json()["status"] == "ok"
+    cached = create(client, starts_at="2033-02-01T08:00:00Z", ends_at="2033-02-01T09:00:00Z")
+    client.get(f"/v1/events/{cached['id']}")  # now in Redis
     degraded = metric(client, "degraded_requests_total", dependency="postgres")
     outage.stop(postgres)
+
+    # What the cache holds is still served.
+    assert client.get(f"/v1/events/{cached['id']}").json() == cached
 
     resp = client.get("/v1/events/search", params={"starts_at": "2033-02-01T00:00:00Z",
                                                    "ends_at": "2033-02-02T00:00:00Z"})
