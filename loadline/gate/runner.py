@@ -115,8 +115,10 @@ def run_gate(run: GateRun, console: Console) -> dict:
     except HostError as exc:
         raise GateError(str(exc)) from None
     run.report_dir.mkdir(parents=True, exist_ok=True)
+    # A verdict left from an earlier run must never be mistaken for this one's.
+    for name in ("verdict.json", "stats.json", "latency.png", "report.html"):
+        (run.report_dir / name).unlink(missing_ok=True)
     stats_file = run.report_dir / "stats.json"
-    stats_file.unlink(missing_ok=True)
     seed_file = run.report_dir / "seed.json"
     try:
         seeded = seed(run.host, run.api_key, count=run.seed_events)

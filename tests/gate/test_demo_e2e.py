@@ -1,0 +1,34 @@
+"""`loadline demo`: up, gate, down; its last line names the verdict and nothing is left running."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.local.helpers import processes_of
+
+LOADLINE = str(Path(sys.executable).parent / "loadline")
+
+
+@pytest.mark.slow
+def test_demo_passes_and_leaves_nothing(tmp_path):
+    root = Path(tempfile.mkdtemp(prefix="loadline-test-demo-", dir="/tmp"))
+    root.chmod(0o755)
+    wd = root / "local"
+    try:
+        res = subprocess.run([LOADLINE, "demo", "--duration", "10s", "--report", str(tmp_path)],
+                             capture_output=True, text=True, timeout=240,
+                             env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert res.stdout.strip().splitlines()[-1] == f"verdict: {tmp_path / 'verdict.json'}"
+        assert json.loads((tmp_path / "verdict.json").read_text())["passed"] is True
+        assert processes_of(wd) == []
+    finally:
+        from loadline.local import env
+        env.down(wd)
+        shutil.rmtree(root, ignore_errors=True)
