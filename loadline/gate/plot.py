@@ -26,6 +26,8 @@ def plot_history(history: list[dict], path: Path, *, p95_target_ms: float, title
     users = thr.twinx()
     users.plot(t, [s["users"] for s in history], color="tab:gray", linestyle=":", label="users")
     users.set_ylabel("users")
+    users.set_ylim(bottom=0)
+    thr.set_ylim(bottom=0)
     thr.legend(loc="upper left")
     users.legend(loc="upper right")
     thr.grid(alpha=0.3)
