@@ -7,6 +7,7 @@ key and `state.json`, which `status`, the gate and `down` read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,8 +19,24 @@ STATE_FILE = "state.json"
 API_KEY_FILE = "api-key"
 
 
+def _others_can_traverse(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents] if p.exists())
+
+
 def workdir(path: Path | str | None = None) -> Path:
-    return Path(path or os.environ.get("LOADLINE_LOCAL_DIR") or DEFAULT_WORKDIR).resolve()
+    """`path`, else LOADLINE_LOCAL_DIR, else `.loadline/local` in the repository.
+
+    PostgreSQL runs as the `postgres` user, which must traverse every directory above its
+    data. When run as root from a checkout under a private directory (e.g. /root, mode
+    0700), the default moves to a fixed directory under /tmp named after the checkout,
+    so `up`, `status` and `down` still agree on it.
+    """
+    if path or os.environ.get("LOADLINE_LOCAL_DIR"):
+        return Path(path or os.environ["LOADLINE_LOCAL_DIR"]).resolve()
+    if os.geteuid() == 0 and not _others_can_traverse(DEFAULT_WORKDIR.parent.parent):
+        digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:10]
+        return Path("/tmp") / f"loadline-local-{digest}"
+    return DEFAULT_WORKDIR
 
 
 def read_state(wd: Path) -> dict | None:
