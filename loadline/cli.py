@@ -25,12 +25,13 @@ def _root() -> None:
 COMMAND_MODULES: list[str] = [
     "profile",
     "render",
-    "loadtest",
+    "check",
     "local",
+    "loadtest",
     "demo",
     "env",
-    "check",
 ]
+
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"loadline.commands.{_name}").register(app)
