@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,10 @@ def test_stop_takes_the_whole_process_group(tmp_path):
     processes.spawn(tmp_path, "tree", ["sh", "-c", "sleep 60 & sleep 60 & wait"], env=dict(os.environ),
                     log=tmp_path / "log", cwd=tmp_path)
     assert processes.alive(tmp_path, "tree")
+    # The shell forks its two children a moment after it starts.
+    deadline = time.monotonic() + 10
+    while len(processes_of(tmp_path)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(processes_of(tmp_path)) == 3
     assert processes.stop(tmp_path, "tree")
     assert processes_of(tmp_path) == []
