@@ -162,8 +162,7 @@ class ApiService(pulumi.ComponentResource):
         service = k8s.core.v1.Service(
             f"{name}-svc",
             metadata=common.metadata(name, ns, svc_lbl),
-            spec={"type": "ClusterIP", "selector": sel,
-                  "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+            spec=common.service_spec(sel, ("http", 80)),
             opts=child,
         )
 
@@ -173,8 +172,7 @@ class ApiService(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-headless",
             metadata=common.metadata(f"{name}-headless", ns, lbl),
-            spec={"clusterIP": "None", "selector": sel,
-                  "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+            spec=common.service_spec(sel, ("http", PORT), headless=True),
             opts=child,
         )
 

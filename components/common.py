@@ -43,6 +43,19 @@ def metadata(name: str, namespace: str, lbls: Mapping[str, str],
     return meta
 
 
+def service_spec(selector: Mapping[str, str], *ports: tuple[str, int], headless: bool = False,
+                 **extra: Any) -> dict[str, Any]:
+    """A Service spec with named TCP ports, each sent to the container port of the same name.
+
+    ClusterIP by default; `headless=True` gives the per-pod DNS names a StatefulSet needs.
+    """
+    spec: dict[str, Any] = {"clusterIP": "None"} if headless else {"type": "ClusterIP"}
+    spec.update(extra)
+    spec["selector"] = dict(selector)
+    spec["ports"] = [{"name": n, "port": port, "targetPort": n, "protocol": "TCP"} for n, port in ports]
+    return spec
+
+
 def pod_security(uid: int, *, fs_group: int | None = None) -> dict[str, Any]:
     """Pod-level context: non-root with a fixed uid, default seccomp profile."""
     ctx: dict[str, Any] = {

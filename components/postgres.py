@@ -133,17 +133,13 @@ class Postgres(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-headless",
             metadata=common.metadata(headless, ns, svc_lbl),
-            spec={"clusterIP": "None", "selector": sel, "ports": [
-                {"name": "postgres", "port": PORT, "targetPort": "postgres", "protocol": "TCP"},
-                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
-            ]},
+            spec=common.service_spec(sel, ("postgres", PORT), ("metrics", METRICS_PORT), headless=True),
             opts=child,
         )
         k8s.core.v1.Service(
             f"{name}-svc",
             metadata=common.metadata(name, ns, lbl),
-            spec={"type": "ClusterIP", "selector": sel, "ports": [
-                {"name": "postgres", "port": PORT, "targetPort": "postgres", "protocol": "TCP"}]},
+            spec=common.service_spec(sel, ("postgres", PORT)),
             opts=child,
         )
 

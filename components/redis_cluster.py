@@ -95,22 +95,18 @@ class RedisCluster(pulumi.ComponentResource):
         )
 
         svc_lbl = {**lbl, "loadline.dev/job": METRICS_JOB}
-        ports = [{"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"},
-                 {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]
-        if cluster:
-            ports.insert(1, {"name": "bus", "port": BUS_PORT, "targetPort": "bus", "protocol": "TCP"})
+        ports = [("redis", PORT), *([("bus", BUS_PORT)] if cluster else []), ("metrics", METRICS_PORT)]
         # Not-ready pods must resolve too: nodes meet each other before the cluster is ok.
         headless_svc = k8s.core.v1.Service(
             f"{name}-headless",
             metadata=common.metadata(headless, ns, svc_lbl),
-            spec={"clusterIP": "None", "publishNotReadyAddresses": True, "selector": sel, "ports": ports},
+            spec=common.service_spec(sel, *ports, headless=True, publishNotReadyAddresses=True),
             opts=child,
         )
         client_svc = k8s.core.v1.Service(
             f"{name}-svc",
             metadata=common.metadata(name, ns, lbl),
-            spec={"type": "ClusterIP", "selector": sel,
-                  "ports": [{"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"}]},
+            spec=common.service_spec(sel, ("redis", PORT)),
             opts=child,
         )
 

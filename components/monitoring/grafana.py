@@ -129,8 +129,7 @@ class Grafana(pulumi.ComponentResource):
         svc = k8s.core.v1.Service(
             f"{name}-svc",
             metadata=common.metadata(name, ns, {**lbl, "loadline.dev/job": "grafana"}),
-            spec={"type": "ClusterIP", "selector": sel,
-                  "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+            spec=common.service_spec(sel, ("http", PORT)),
             opts=child,
         )
         k8s.networking.v1.NetworkPolicy(
