@@ -55,8 +55,8 @@ class Database:
                         {"Retry-After": str(self.settings.retry_after_seconds)})
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection; a database outage surfaces as AppError(503)."""
+    async def _checked_out(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection from the pool, counted in use, released on the way out."""
         try:
             conn = await self.pool.acquire()
         except UNAVAILABLE as exc:
@@ -64,14 +64,21 @@ class Database:
         POOL_IN_USE.inc()
         try:
             yield conn
-        except UNAVAILABLE as exc:
-            raise self.unavailable(exc) from None
         finally:
             POOL_IN_USE.dec()
             try:
                 await self.pool.release(conn)
             except UNAVAILABLE:
                 pass
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; a database outage surfaces as AppError(503)."""
+        async with self._checked_out() as conn:
+            try:
+                yield conn
+            except UNAVAILABLE as exc:
+                raise self.unavailable(exc) from None
 
     async def read(self, query, /, **kwargs):
         """Run an idempotent `query(conn, **kwargs)`, retrying once on a dropped connection.
@@ -81,21 +88,11 @@ class Database:
         """
         for attempt in (1, 2):
             try:
-                conn = await self.pool.acquire()
-            except UNAVAILABLE as exc:
-                raise self.unavailable(exc) from None
-            POOL_IN_USE.inc()
-            try:
-                return await query(conn, **kwargs)
+                async with self._checked_out() as conn:
+                    return await query(conn, **kwargs)
             except UNAVAILABLE as exc:
                 if attempt == 2:
                     raise self.unavailable(exc) from None
-            finally:
-                POOL_IN_USE.dec()
-                try:
-                    await self.pool.release(conn)
-                except UNAVAILABLE:
-                    pass
 
     async def ping(self) -> str | None:
         """None when the database answers, else why not."""
