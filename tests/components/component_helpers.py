@@ -13,6 +13,7 @@ from typing import Any
 from pulumi.runtime import mocks
 
 from loadline.profile import Profile, read_stack_config, validate_profile
+from tests.profile_patch import patched
 from loadline.render.values import clean
 
 
@@ -54,22 +55,10 @@ class Recorder(mocks.Mocks):
         return [r.props.get("kind", r.type_token) for r in self.registered if r.type_token.startswith("kubernetes:")]
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def raw_profile(stack: str) -> dict[str, Any]:
     return copy.deepcopy(read_stack_config(stack)["loadline:profile"])
 
 
 def make_profile(stack: str, patch: dict[str, Any] | None = None) -> Profile:
     """The shipped profile of `stack`, with `patch` deep-merged (None deletes a key)."""
-    return validate_profile(stack, _merge(raw_profile(stack), patch or {}))
+    return validate_profile(stack, patched(raw_profile(stack), patch or {}))
