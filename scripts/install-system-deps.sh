@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the tests and the local environment run for real:
-# PostgreSQL, Redis (standalone and cluster) and Prometheus (with promtool).
+# PostgreSQL, Redis (standalone and cluster), Prometheus (with promtool) and the Redis and
+# PostgreSQL exporters.
 # Idempotent: does nothing when every binary is already there.
 set -euo pipefail
 
@@ -9,9 +10,13 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || need+=(postgresql)
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server redis-tools)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+# The exporters the local environment runs beside Redis and PostgreSQL (loadline local up).
+for exporter in prometheus-redis-exporter prometheus-postgres-exporter; do
+  command -v "$exporter" >/dev/null || need+=("$exporter")
+done
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system packages: present (postgresql, redis, prometheus)"
+  echo "system packages: present (postgresql, redis, prometheus, exporters)"
   exit 0
 fi
 
@@ -27,7 +32,7 @@ else
 fi
 if ! command -v apt-get >/dev/null; then
   echo "error: missing system packages (${need[*]}) and no apt-get on this machine;" >&2
-  echo "       install PostgreSQL, Redis >= 7 and Prometheus with your package manager" >&2
+  echo "       install PostgreSQL, Redis >= 7, Prometheus, redis_exporter and postgres_exporter with your package manager" >&2
   exit 1
 fi
 

@@ -1,8 +1,8 @@
 """`loadline local up|status|down`: the profile's topology as real processes on loopback.
 
 PostgreSQL, Redis (standalone or a real cluster) and their pid files come from
-`loadline.services`; the API (`python -m app serve`, N workers) and Prometheus
-are started here. `up` either finishes with everything ready or stops whatever
+`loadline.services`; the API (`python -m app serve`, N workers), the Redis and
+PostgreSQL exporters and Prometheus are started here. `up` either finishes with everything ready or stops whatever
 it had started; `down` stops everything recorded in the working directory,
 whichever process started it.
 """
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from loadline.local import processes
+from loadline.local import exporters, processes
 from loadline.local import prometheus as prom
 from loadline.local.state import read_state, write_api_key, write_state, API_KEY_FILE, STATE_FILE
 from loadline.profile import REPO_ROOT, Profile
@@ -31,6 +31,7 @@ READY_TIMEOUT_S = 90
 MIGRATE_TIMEOUT_S = 120
 # Directories `up` recreates on each start; logs stay until the next `up` for post-mortems.
 DATA_DIRS = ("postgres", "redis", "api", "prometheus")
+EXPORTER_PREFIX = "exporter-"
 
 
 class LocalError(Exception):
@@ -129,11 +130,14 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
         api_url = f"http://127.0.0.1:{port}"
         _wait_http(f"{api_url}/readyz", READY_TIMEOUT_S, "the API",
                    lambda: processes.alive(wd, "api"), api_log)
+        step("exporters (Redis, PostgreSQL)")
+        redis_targets, postgres_target = _start_exporters(wd, redis_urls=redis.url.split(","), db_url=pg.url)
         step("Prometheus")
         prom_port = _free_port()
         listen = f"127.0.0.1:{prom_port}"
         config = prom.write_config(profile, wd / "prometheus", api_target=f"127.0.0.1:{port}",
-                                   listen=listen)
+                                   listen=listen, redis_targets=redis_targets,
+                                   postgres_targets=[postgres_target])
         prom_log = wd / "logs" / "prometheus.log"
         processes.spawn(wd, "prometheus",
                         prom.command(config, wd / "prometheus" / "data", listen,
@@ -160,10 +164,36 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
             "redis": {"mode": profile.redis.mode, "url": redis.url, "nodes": redis_nodes},
             "api": {"url": api_url, "workers": profile.api.workers, "log": str(api_log)},
             "prometheus": {"url": prom_url, "config": str(config), "log": str(prom_log)},
+            "exporters": {"redis": redis_targets, "postgres": postgres_target},
         },
     }
     write_state(wd, state)
     return state
+
+
+def _start_exporters(wd: Path, *, redis_urls: list[str], db_url: str) -> tuple[list[str], str]:
+    """One redis exporter per Redis node and one postgres exporter, each waited for on /metrics.
+
+    Returns (the redis exporters' targets, the postgres exporter's target) as host:port.
+    """
+    missing = exporters.missing()
+    if missing:
+        raise LocalError(f"exporters not installed: {', '.join(missing)}; run `make setup` "
+                         f"(or: apt-get install {' '.join(missing)})")
+
+    def start(name: str, command: Callable[[str], list[str]], env: dict[str, str]) -> str:
+        listen = f"127.0.0.1:{_free_port()}"
+        proc_name = EXPORTER_PREFIX + name
+        log = wd / "logs" / f"{proc_name}.log"
+        processes.spawn(wd, proc_name, command(listen), env=env, log=log, cwd=wd)
+        _wait_http(f"http://{listen}/metrics", READY_TIMEOUT_S, f"the {name} exporter",
+                   lambda: processes.alive(wd, proc_name), log)
+        return listen
+
+    redis_targets = [start(f"redis-{i}", lambda listen, u=url.strip(): exporters.redis_command(u, listen),
+                           dict(os.environ))
+                     for i, url in enumerate(redis_urls)]
+    return redis_targets, start("postgres", exporters.postgres_command, exporters.postgres_env(db_url))
 
 
 def _tcp_open(url: str) -> bool:
@@ -203,6 +233,9 @@ def status(wd: Path) -> dict | None:
     c["redis"]["up"] = _tcp_open(c["redis"]["url"])
     c["api"]["up"] = processes.alive(wd, "api") and _http_ok(f"{state['api_url']}/readyz")
     c["prometheus"]["up"] = processes.alive(wd, "prometheus") and _http_ok(f"{state['prometheus_url']}/-/ready")
+    if "exporters" in c:
+        c["exporters"]["up"] = all(processes.alive(wd, n) for n in processes.names(wd)
+                                   if n.startswith(EXPORTER_PREFIX))
     c["prometheus"]["scraping_api"] = c["prometheus"]["up"] and _api_scraped(state["prometheus_url"])
     state["up"] = all(comp["up"] for comp in c.values())
     return state

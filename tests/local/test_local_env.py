@@ -13,10 +13,11 @@ import pytest
 import requests
 import yaml
 
-from loadline.local import env, processes
+from loadline.local import env, exporters, processes
 from loadline.local import prometheus as prom
 from loadline.local.state import read_api_key
 from loadline.profile import load_profile
+from loadline.services import stop_all
 from tests.local.helpers import processes_of
 
 def _cli(*args, wd: Path) -> subprocess.CompletedProcess:
@@ -41,7 +42,7 @@ def test_up_status_down(wd):
     assert status.returncode == 0, status.stdout
     state = json.loads(status.stdout)
     assert {"api_url", "prometheus_url", "components"} <= state.keys()
-    assert set(state["components"]) == {"postgres", "redis", "api", "prometheus"}
+    assert set(state["components"]) == {"postgres", "redis", "api", "prometheus", "exporters"}
     assert all(c["up"] for c in state["components"].values())
     # The API runs migrated, with the generated key; Prometheus has exactly render's rules.
     key = read_api_key(wd)
@@ -55,16 +56,49 @@ def test_up_status_down(wd):
         sorted(r["alert"] for g in expected for r in g["rules"])
     assert processes_of(wd)
 
+    # The exporters are scraped under render's job names, and the "down" alerts see a real outage.
+    prom_url = state["prometheus_url"]
+    assert _eventually(prom_url, 'redis_up{job="redis"} == 1')
+    assert _eventually(prom_url, 'pg_up{job="postgres"} == 1')
+    redis_down = next(r["expr"] for g in expected for r in g["rules"] if r["alert"] == "LoadlineRedisDown")
+    assert not _query(prom_url, redis_down)
+    stop_all(wd / "redis")
+    assert _eventually(prom_url, redis_down), "redis_up never reported the stopped Redis"
+
     down = _cli("local", "down", wd=wd)
     assert down.returncode == 0
     assert processes_of(wd) == []
     assert _cli("local", "status", "--json", wd=wd).returncode == 1
 
 
+def _query(prom_url: str, expr: str) -> list:
+    resp = requests.get(f"{prom_url}/api/v1/query", params={"query": expr}, timeout=5)
+    resp.raise_for_status()
+    return resp.json()["data"]["result"]
+
+
+def _eventually(prom_url: str, expr: str, timeout_s: float = 30) -> list:
+    """The query's result once it is non-empty (a few scrape intervals), else []."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := _query(prom_url, expr):
+            return result
+        time.sleep(0.5)
+    return []
+
+
 def test_failed_up_leaves_nothing_behind(wd, monkeypatch):
     # Prometheus exits at once: `up` must fail at that step and stop what it had started.
     monkeypatch.setattr(prom, "command", lambda *a: ["false"])
     with pytest.raises(env.LocalError, match="Prometheus exited before it was ready"):
+        env.up(load_profile("local"), "local", wd, lambda _step: None)
+    assert processes_of(wd) == []
+    assert env.status(wd) is None
+
+
+def test_missing_exporter_is_named_and_nothing_is_left(wd, monkeypatch):
+    monkeypatch.setattr(exporters, "missing", lambda: ["prometheus-redis-exporter"])
+    with pytest.raises(env.LocalError, match=r"not installed: prometheus-redis-exporter; run `make setup`"):
         env.up(load_profile("local"), "local", wd, lambda _step: None)
     assert processes_of(wd) == []
     assert env.status(wd) is None
