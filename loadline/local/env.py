@@ -2,9 +2,9 @@
 
 PostgreSQL, Redis (standalone or a real cluster) and their pid files come from
 `loadline.services`; the API (`python -m app serve`, N workers), the Redis and
-PostgreSQL exporters and Prometheus are started here. `up` either finishes with everything ready or stops whatever
-it had started; `down` stops everything recorded in the working directory,
-whichever process started it.
+PostgreSQL exporters and Prometheus are started here. `up` either finishes with
+everything ready or stops whatever it had started; `down` stops everything
+recorded in the working directory, whichever process started it.
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ def status(wd: Path) -> dict | None:
     c["api"]["up"] = processes.alive(wd, "api") and _http_ok(f"{state['api_url']}/readyz")
     c["prometheus"]["up"] = processes.alive(wd, "prometheus") and _http_ok(f"{state['prometheus_url']}/-/ready")
     if "exporters" in c:
-        c["exporters"]["up"] = all(processes.alive(wd, n) for n in processes.names(wd)
-                                   if n.startswith(EXPORTER_PREFIX))
+        recorded = [n for n in processes.names(wd) if n.startswith(EXPORTER_PREFIX)]
+        c["exporters"]["up"] = bool(recorded) and all(processes.alive(wd, n) for n in recorded)
     c["prometheus"]["scraping_api"] = c["prometheus"]["up"] and _api_scraped(state["prometheus_url"])
     state["up"] = all(comp["up"] for comp in c.values())
     return state
