@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from loadline.envs.errors import EnvError
+from loadline.subprocesses import terminate
 
 _SERVICE_URL = re.compile(
     r"^(?P<scheme>https?)://(?P<service>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\."
@@ -91,13 +92,7 @@ def port_forward(ref: ServiceRef, kubectl: str, timeout: float = 30) -> Iterator
             time.sleep(0.2)
         yield f"http://127.0.0.1:{local}{ref.path}"
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        terminate(proc, grace_s=5)
         if proc.stderr:
             proc.stderr.close()
 

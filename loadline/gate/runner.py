@@ -24,6 +24,7 @@ from loadline.gate.decision import EndpointStats, RunStats, Targets, decide
 from loadline.gate.host import HostError, check_host
 from loadline.gate.plot import plot_history
 from loadline.profile import Profile
+from loadline.subprocesses import terminate
 from loadtests.seed import SeedError, seed
 from loadtests.stages import stages, total_duration
 
@@ -94,14 +95,8 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path, console: Consol
                         break
                     time.sleep(0.5)
         finally:
-            if proc.poll() is None:
-                # Locust writes its statistics on SIGTERM too; kill only if it ignores it.
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            # Locust writes its statistics on SIGTERM too; kill only if it ignores it.
+            terminate(proc, grace_s=15)
     if not stats_file.exists():
         tail = (out / "locust.log").read_text()[-2000:]
         raise GateError(f"Locust exited with code {proc.returncode} without statistics; "
