@@ -73,7 +73,7 @@ def gate(*, stack: str, host: str | None = None, report: Path | None = None,
         typer.echo(f"error: {exc}", err=True)
         return 2, None
     print_summary(console, verdict)
-    return (0 if verdict["passed"] else 1), run.report_dir / "verdict.json"
+    return verdict.exit_code, run.report_dir / "verdict.json"
 
 
 def register(app: typer.Typer) -> None:

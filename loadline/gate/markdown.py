@@ -5,32 +5,32 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from loadline.gate.verdict import Verdict
 
-def verdict_markdown(verdict: dict) -> str:
-    t, m = verdict["targets"], verdict["measured"]
-    head = "✅ passed: every target met" if verdict["passed"] else "❌ failed: a target was missed"
-    p99_target = f" / p99 ≤ {t['p99_ms']:g} ms" if t.get("p99_ms") is not None else ""
+
+def verdict_markdown(verdict: Verdict) -> str:
+    t, m = verdict.targets, verdict.measured
+    head = "✅ passed: every target met" if verdict.passed else "❌ failed: a target was missed"
+    p99_target = f" / p99 ≤ {t.p99_ms:g} ms" if t.p99_ms is not None else ""
     lines = [
-        f"### Load gate `{verdict['stack']}`: {head}",
+        f"### Load gate `{verdict.stack}`: {head}",
         "",
-        f"Targets: p95 ≤ {t['p95_ms']:g} ms{p99_target}, throughput ≥ {t['min_rps']:g} rps, "
-        f"error ratio ≤ {t['max_error_ratio']:g}",
+        f"Targets: p95 ≤ {t.p95_ms:g} ms{p99_target}, throughput ≥ {t.min_rps:g} rps, "
+        f"error ratio ≤ {t.max_error_ratio:g}",
         "",
         "| endpoint | requests | failures | p50 ms | p95 ms | p99 ms | rps |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, e in sorted(verdict["per_endpoint"].items()):
-        lines.append(f"| `{name}` | {e['requests']} | {e['failures']} | {e['p50_ms']:g} | "
-                     f"{e['p95_ms']:g} | {e['p99_ms']:g} | {e['rps']:.1f} |")
-    failures = round(m["error_ratio"] * m["requests"])
-    lines.append(f"| **overall** | {m['requests']} | {failures} | {m['p50_ms']:g} | "
-                 f"{m['p95_ms']:g} | {m['p99_ms']:g} | {m['rps']:.1f} |")
-    if verdict["failures"]:
-        lines += ["", "Failures:", *[f"- {f}" for f in verdict["failures"]]]
+    for name, e in sorted(verdict.per_endpoint.items()):
+        lines.append(f"| `{name}` | {e.requests} | {e.failures} | {e.p50_ms:g} | "
+                     f"{e.p95_ms:g} | {e.p99_ms:g} | {e.rps:.1f} |")
+    lines.append(f"| **overall** | {m.requests} | {m.failures} | {m.p50_ms:g} | "
+                 f"{m.p95_ms:g} | {m.p99_ms:g} | {m.rps:.1f} |")
+    if verdict.failures:
+        lines += ["", "Failures:", *[f"- {f}" for f in verdict.failures]]
     return "\n".join(lines) + "\n"
 
 
@@ -40,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m loadline.gate.markdown VERDICT_JSON", file=sys.stderr)
         return 2
     try:
-        verdict = json.loads(Path(args[0]).read_text())
-        sys.stdout.write(verdict_markdown(verdict))
-    except (OSError, ValueError, KeyError) as exc:
+        verdict = Verdict.read(Path(args[0]))
+    except (OSError, ValueError) as exc:
         print(f"error: {args[0]}: not a readable verdict ({exc})", file=sys.stderr)
         return 2
+    sys.stdout.write(verdict_markdown(verdict))
     return 0
 
 

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import matplotlib
 
+from loadline.gate.verdict import Verdict
+
 matplotlib.use("Agg")  # no display on CI runners or here
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def plot_history(history: list[dict], path: Path, *, p95_target_ms: float, title: str) -> Path:
+def plot_history(history: list[dict], path: Path, verdict: Verdict) -> Path:
     """`history`: samples {"t", "users", "rps", "p50_ms", "p95_ms", "p99_ms"} in run order."""
+    p95_target_ms = verdict.targets.p95_ms
+    title = f"{verdict.stack} @ {verdict.host}"
     t = [s["t"] for s in history]
     fig, (lat, thr) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
     for key, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from loadline.gate.decision import EndpointStats, RunStats, Targets, decide
 from loadline.gate.host import HostError, check_host
 from loadline.gate.plot import plot_history
+from loadline.gate.verdict import Verdict
 from loadline.profile import Profile
 from loadline.subprocesses import terminate
 from loadtests.seed import SeedError, seed
@@ -103,7 +104,7 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path, console: Consol
                         f"its log ({out / 'locust.log'}) ends with:\n{tail}")
 
 
-def run_gate(run: GateRun, console: Console) -> dict:
+def run_gate(run: GateRun, console: Console) -> Verdict:
     """Check the host, seed, load, judge. Returns the verdict (also written to verdict.json)."""
     try:
         run.host = check_host(run.host, allow_remote=run.allow_remote)
@@ -125,23 +126,11 @@ def run_gate(run: GateRun, console: Console) -> dict:
     _run_locust(run, seed_file, stats_file, console)
     stats, raw = read_stats(stats_file)
     decision = decide(run.targets, stats)
-    verdict = {
-        "stack": run.stack,
-        "host": run.host,
-        "passed": decision.passed,
-        "targets": run.targets.as_dict(),
-        "measured": {
-            "p50_ms": stats.total.p50_ms, "p95_ms": stats.total.p95_ms, "p99_ms": stats.total.p99_ms,
-            "rps": round(stats.total.rps, 2), "error_ratio": round(stats.total.error_ratio, 6),
-            "requests": stats.total.requests,
-        },
-        "per_endpoint": {name: e.as_dict() for name, e in sorted(stats.endpoints.items())},
-        "failures": decision.failures + _error_details(raw, decision.passed),
-    }
-    (run.report_dir / "verdict.json").write_text(json.dumps(verdict, indent=2) + "\n")
+    verdict = Verdict.build(stack=run.stack, host=run.host, targets=run.targets, stats=stats,
+                            decision=decision, error_details=_error_details(raw, decision.passed))
+    verdict.write(run.report_dir / "verdict.json")
     if raw.get("history"):
-        plot_history(raw["history"], run.report_dir / "latency.png",
-                     p95_target_ms=run.targets.p95_ms, title=f"{run.stack} @ {run.host}")
+        plot_history(raw["history"], run.report_dir / "latency.png", verdict)
     return verdict
 
 

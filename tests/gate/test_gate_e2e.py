@@ -14,8 +14,8 @@ from loadline.local import env
 from loadline.profile import load_profile
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
-VERDICT_KEYS = {"stack", "host", "passed", "targets", "measured", "per_endpoint", "failures"}
-MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests"}
+VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures"}
+MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests", "failures"}
 ENDPOINTS = {"GET /v1/events/search (hot window)", "GET /v1/events/search (cold window)",
              "GET /v1/events/{event_id}", "POST /v1/events"}
 

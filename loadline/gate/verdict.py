@@ -1,0 +1,155 @@
+"""The gate's verdict: one typed object from the decision to every output.
+
+`Verdict` is built once from the targets, the complete statistics and the
+decision; `verdict.json`, the terminal summary, the Markdown and the plot all
+read it. Its JSON shape is an interface (users' CI parses it), published as
+`docs/verdict.schema.json` and generated from this module:
+
+    python -m loadline.gate.verdict > docs/verdict.schema.json
+
+`SCHEMA_VERSION` changes only when a key changes meaning or disappears; a new
+key is added with the version unchanged, so a consumer reads the keys it knows.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+
+from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets
+
+SCHEMA_VERSION = 1
+SCHEMA_ID = "https://github.com/loadline/loadline/blob/main/docs/verdict.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "verdict.schema.json"
+
+# Locust's percentiles are whole milliseconds below 100 ms and floats above; keep
+# each as Locust gave it, so the JSON says 9, not 9.0.
+Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
+Ratio = Annotated[int | float, Field(ge=0, le=1),
+                  WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
+
+
+class _Section(BaseModel):
+    # Every key is always written (null when unset): CI parsers never guess whether one exists.
+    # Unknown keys are ignored, not refused, so a reader (and the published schema) of one
+    # version accepts the verdicts of later ones, which only ever add keys.
+    model_config = ConfigDict(extra="ignore", frozen=True,
+                              json_schema_serialization_defaults_required=True)
+
+
+class TargetsResult(_Section):
+    """The targets applied: the profile's values after command-line overrides."""
+
+    p95_ms: Number = Field(description="p95 latency limit, ms (whole run and every endpoint)")
+    min_rps: Number = Field(description="minimum throughput of the whole run, requests/s")
+    max_error_ratio: Ratio = Field(description="maximum failed/total of the whole run")
+    p99_ms: Number | None = Field(None, description="p99 latency limit, ms; null when the profile sets none")
+
+    @classmethod
+    def of(cls, targets: Targets) -> TargetsResult:
+        return cls(p95_ms=targets.p95_ms, min_rps=targets.min_rps,
+                   max_error_ratio=targets.max_error_ratio, p99_ms=targets.p99_ms)
+
+
+class Measured(_Section):
+    """Totals of the whole run."""
+
+    p50_ms: Number
+    p95_ms: Number
+    p99_ms: Number
+    rps: Number = Field(description="requests / run time, rounded to 0.01")
+    error_ratio: Ratio = Field(description="failed / total, rounded to 1e-6")
+    requests: int = Field(ge=0)
+    failures: int = Field(ge=0, description="failed requests (a wrong body counts as failed)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_failures(cls, data: object) -> object:
+        # verdict.json written before `failures` was added still reads (same arithmetic as then).
+        if isinstance(data, dict) and "failures" not in data and {"error_ratio", "requests"} <= data.keys():
+            return {**data, "failures": round(data["error_ratio"] * data["requests"])}
+        return data
+
+    @classmethod
+    def of(cls, stats: EndpointStats) -> Measured:
+        return cls(p50_ms=stats.p50_ms, p95_ms=stats.p95_ms, p99_ms=stats.p99_ms,
+                   rps=round(stats.rps, 2), error_ratio=round(stats.error_ratio, 6),
+                   requests=stats.requests, failures=stats.failures)
+
+
+class EndpointResult(_Section):
+    """One request name's statistics."""
+
+    requests: int = Field(ge=0)
+    failures: int = Field(ge=0)
+    p50_ms: Number
+    p95_ms: Number
+    p99_ms: Number
+    rps: Number
+    error_ratio: Ratio
+
+    @classmethod
+    def of(cls, stats: EndpointStats) -> EndpointResult:
+        return cls(**stats.as_dict())
+
+
+class Verdict(_Section):
+    """What `loadline loadtest` decided, and from what."""
+
+    model_config = ConfigDict(title="loadline gate verdict")
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, alias="schemaVersion", title="Schema version",
+                                       description="shape version of this document")
+    stack: str = Field(description="the stack whose targets were applied")
+    host: str = Field(description="the API base URL that was loaded")
+    passed: bool = Field(description="every target met; the exit code is 0 exactly when true")
+    targets: TargetsResult
+    measured: Measured
+    per_endpoint: dict[str, EndpointResult] = Field(
+        description='the same per request name, "METHOD name"')
+    failures: list[str] = Field(
+        description="one sentence per missed target, then (on a failed run) the most frequent request errors")
+
+    @classmethod
+    def build(cls, *, stack: str, host: str, targets: Targets, stats: RunStats,
+              decision: Decision, error_details: list[str] | None = None) -> Verdict:
+        return cls(stack=stack, host=host, passed=decision.passed,
+                   targets=TargetsResult.of(targets), measured=Measured.of(stats.total),
+                   per_endpoint={n: EndpointResult.of(e) for n, e in sorted(stats.endpoints.items())},
+                   failures=[*decision.failures, *(error_details or [])])
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+
+    def write(self, path: Path) -> Path:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> Verdict:
+        """Raises OSError or pydantic.ValidationError (a ValueError)."""
+        return cls.model_validate_json(path.read_text())
+
+
+def json_schema() -> dict:
+    """The published JSON Schema of verdict.json (draft 2020-12)."""
+    schema = Verdict.model_json_schema(mode="serialization", by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(schema_text())
