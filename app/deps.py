@@ -1,7 +1,7 @@
 """Dependencies routes declare as Annotated aliases; the objects live on app.state (set in the lifespan).
 
 All are `async def`: FastAPI runs a plain `def` dependency in a thread pool, a thread hop
-per dependency per request (`python -m app.bench_framework` measures it). Routes take one
+per dependency per request (`python -m bench.framework` measures it). Routes take one
 `ServicesDep` (settings, pool, cache, limiter) rather than one dependency per object.
 """
 

@@ -174,7 +174,7 @@ def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 
             alert = yaml.safe_load(data_files["rules.yml"])
         if manifest["kind"] == "PrometheusRule":
             operator_rules = manifest["spec"]
-    from components.monitoring.rule_tests import rule_tests
+    from loadline.render.rule_tests import rule_tests
 
     env_outputs = next((v for urn, v in data["outputs"].items()
                         if urn.split("::")[2].split("$")[-1] == "loadline:environment:Environment"), {})

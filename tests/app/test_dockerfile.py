@@ -14,8 +14,6 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 DOCKERFILE = (APP / "Dockerfile").read_text()
-# Tools that never run in the container (the image deletes them).
-NOT_IN_IMAGE = {"bench.py", "bench_framework.py"}
 
 
 def _normalize(name: str) -> str:
@@ -45,8 +43,6 @@ def test_image_requirements_cover_every_import_of_the_service():
     dists = packages_distributions()
     missing = set()
     for path in APP.rglob("*.py"):
-        if path.name in NOT_IN_IMAGE:
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
@@ -57,3 +53,26 @@ def test_image_requirements_cover_every_import_of_the_service():
                 if not {_normalize(d) for d in dists.get(top, [top])} & wanted:
                     missing.add(f"{top} ({path.name})")
     assert not missing, f"imported by the service but not in app/requirements.txt: {sorted(missing)}"
+
+
+def _copied_sources() -> list[str]:
+    return re.findall(r"^COPY (app/\S+) /srv/app/\S*$", DOCKERFILE, re.M)
+
+
+def test_image_copies_every_service_module_and_nothing_else():
+    globs = _copied_sources()
+    assert globs, "no COPY of the service sources into /srv/app"
+    root = APP.parent
+    copied = {p for g in globs for p in root.glob(g)}
+    sources = set(APP.rglob("*.py"))
+    assert sources - copied == set(), f"service modules left out of the image: {sorted(sources - copied)}"
+    assert all(p.suffix == ".py" for p in copied), f"non-source files copied: {sorted(copied)}"
+
+
+def test_image_deletes_nothing_and_the_service_never_imports_loadline():
+    assert not re.search(r"\brm\b", DOCKERFILE), "the image must be built from what it needs, not trimmed after"
+    for path in APP.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+            assert not any(n.split(".")[0] == "loadline" for n in names), f"{path} imports loadline"

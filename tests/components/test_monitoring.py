@@ -9,7 +9,7 @@ from component_helpers import make_profile
 
 from components.monitoring.config import alert_rules, prometheus_config
 from components.monitoring.monitoring import Monitoring, MonitoringArgs
-from components.monitoring.rule_tests import rule_tests
+from loadline.render.rule_tests import rule_tests
 
 REDIS = [f"loadline-redis-{i}.loadline-redis-headless.loadline-prod.svc.cluster.local:9121" for i in range(6)]
 PG = ["loadline-postgres-0.loadline-postgres-headless.loadline-prod.svc.cluster.local:9187"]

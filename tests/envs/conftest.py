@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loadline.commands import env as env_cmd
+from loadline.cli import env as env_cmd
 from loadline.profile import REPO_ROOT, STACKS_DIR
 
 HERE = Path(__file__).resolve().parent

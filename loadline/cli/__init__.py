@@ -1,4 +1,4 @@
-"""`loadline`: the operator command line. Each command lives in loadline/commands/."""
+"""`loadline`: the operator command line. Each command group lives in a module beside this one."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ COMMAND_MODULES: list[str] = [
 
 
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"loadline.commands.{_name}").register(app)
+    importlib.import_module(f"loadline.cli.{_name}").register(app)
 
 
 def main() -> None:

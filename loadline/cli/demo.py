@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from loadline.commands.loadtest import gate, wide_console
-from loadline.commands.local import bring_up
+from loadline.cli.loadtest import gate, wide_console
+from loadline.cli.local import bring_up
 from loadline.local import env
 from loadline.local.state import read_api_key, workdir
 from loadline.profile import ProfileError

@@ -1,4 +1,4 @@
-"""`python -m app.bench` (make bench-app): the production server under headless Locust.
+"""`python -m bench.service` (make bench-app): the production server under headless Locust.
 
 One run: real PostgreSQL and Redis (the launchers), migrated and seeded; the
 production server (`python -m app serve`); then three bounded phases, loopback only:
@@ -144,7 +144,7 @@ def stop_server(proc: subprocess.Popen | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per phase (default 15)")
     parser.add_argument("--users", type=int, default=32, help="concurrent users in the full-speed phases")
     parser.add_argument("--rate", type=float, default=1000, help="paced rate of phase (c), requests/s")

@@ -1,4 +1,4 @@
-"""`python -m app.bench_framework`: what FastAPI costs over plain Starlette, per request.
+"""`python -m bench.framework`: what FastAPI costs over plain Starlette, per request.
 
 Both apps get the same middleware and answer the same constant JSON; the ASGI
 callable is invoked directly (no server, no network, no dependencies), so the
@@ -88,7 +88,7 @@ async def main(n: int, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m app.bench_framework", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.framework", description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

@@ -1,1 +1,0 @@
-"""One module per `loadline` command group; each exposes `register(app)`."""
