@@ -270,6 +270,10 @@ class Slo(_Model):
         return self
 
 
+# The SLO targets in field order, as the alert rules' `slo` label and the policy pack name them.
+SLO_TARGETS: tuple[str, ...] = tuple(Slo.model_fields)
+
+
 class Load(_Model):
     users: int = Field(ge=1, le=10000)
     spawn_rate: float = Field(gt=0, le=1000)

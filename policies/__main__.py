@@ -3,10 +3,11 @@
 import sys
 from pathlib import Path
 
-try:
-    import policies.guardrails  # noqa: F401  (installed with the project)
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The engine runs this file as a script; the repository root makes `policies` and `loadline`
+# importable from a checkout as well as from an install.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 from pulumi_policy import PolicyPack
 

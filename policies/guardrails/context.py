@@ -6,10 +6,9 @@ import json
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
+from loadline.profile import PROFILE_KEY, SLO_TARGETS, validate_profile
 from policies.guardrails.model import Context
 
-SLO_TARGETS = ("p95_ms", "p99_ms", "min_rps", "max_error_ratio", "availability")
-PROFILE_KEY = "loadline:profile"
 # Shorter clear-text values (`true`, `1`, `dev`) would match by coincidence, not by origin.
 MIN_CLEAR_TEXT_LENGTH = 4
 
@@ -56,7 +55,6 @@ def profile_from_pulumi_config(config: Mapping[str, Any], stack: str = "stack") 
 def _profile(raw: str, stack: str) -> Any | None:
     # Validated once per config text: the engine calls every policy for every resource.
     try:
-        from loadline.profile import validate_profile
         return validate_profile(stack, json.loads(raw))
-    except (ValueError, ImportError):
+    except ValueError:
         return None
