@@ -57,91 +57,127 @@ class ApiService(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     hpa_name: pulumi.Output[str]
     api_keys_secret_name: pulumi.Output[str]
+    metrics_host: pulumi.Output[str]
+    """DNS name of the headless Service: resolves to every ready pod, for Prometheus' dns_sd."""
 
     def __init__(self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("loadline:api:ApiService", name, None, opts)
         p = args.profile
-        api = p.api
-        ns = args.namespace
-        version = p.image.tag
-        lbl = common.labels(name=name, instance=p.namespace, component="api", version=version,
-                            extra=args.extra_labels)
-        sel = common.selector(name=name, instance=p.namespace)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._lbl = common.labels(name=name, instance=p.namespace, component="api", version=p.image.tag,
+                                  extra=args.extra_labels)
+        self._sel = common.selector(name=name, instance=p.namespace)
 
-        api_key = random.RandomPassword(f"{name}-api-key", length=40, special=False, opts=child)
-        keys_secret = k8s.core.v1.Secret(
-            f"{name}-keys",
-            metadata=common.metadata(f"{name}-keys", ns, lbl),
-            type="Opaque",
-            string_data={"EVENTS_API_KEYS": api_key.result},
-            opts=child,
+        keys_secret = self._api_keys()
+        env = self._env(args, keys_secret.metadata.name)
+        migrate = self._migrate_job(env)
+        deployment = self._deployment(env, migrate)
+        service = self._services()
+        autoscaler = self._autoscaler(deployment)
+        self._disruption_budget()
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, self._ns, self._lbl),
+            spec=self._network_policy(args),
+            opts=self._child,
         )
 
-        env = self._env(args, keys_secret.metadata.name)
-        volumes = [common.tmp_volume("tmp", "256Mi"), common.tmp_volume("metrics", "64Mi")]
-        mounts = [{"name": "tmp", "mountPath": "/tmp"},
-                  {"name": "metrics", "mountPath": "/tmp/prometheus"}]
-        container_base = {
-            "image": args.image,
+        self.service_name = service.metadata.name
+        self.hpa_name = autoscaler.metadata.name
+        self.api_keys_secret_name = keys_secret.metadata.name
+        self.url = service.metadata.name.apply(lambda svc: common.dns(svc, p.namespace, scheme="http"))
+        self.metrics_host = pulumi.Output.from_input(common.dns(f"{name}-headless", p.namespace))
+        self.register_outputs({
+            "url": self.url,
+            "service_name": self.service_name,
+            "hpa_name": self.hpa_name,
+            "api_keys_secret_name": self.api_keys_secret_name,
+            "metrics_host": self.metrics_host,
+        })
+
+    def _api_keys(self) -> k8s.core.v1.Secret:
+        api_key = random.RandomPassword(f"{self._name}-api-key", length=40, special=False, opts=self._child)
+        return k8s.core.v1.Secret(
+            f"{self._name}-keys",
+            metadata=common.metadata(f"{self._name}-keys", self._ns, self._lbl),
+            type="Opaque",
+            string_data={"EVENTS_API_KEYS": api_key.result},
+            opts=self._child,
+        )
+
+    def _container(self, env: list[dict[str, Any]]) -> dict[str, Any]:
+        """What the serving and the migrations containers share: image, settings, hardening."""
+        return {
+            "image": self._args.image,
             "imagePullPolicy": "IfNotPresent",
             "env": env,
-            "resources": common.resources(api.resources),
+            "resources": common.resources(self._args.profile.api.resources),
             "securityContext": common.container_security(API_UID),
-            "volumeMounts": mounts,
-        }
-        pod_base = {
-            "automountServiceAccountToken": False,
-            "securityContext": common.pod_security(API_UID, fs_group=API_UID),
-            "volumes": volumes,
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
+                             {"name": "metrics", "mountPath": "/tmp/prometheus"}],
         }
 
-        migrate_name = f"{name}-migrate"
+    @staticmethod
+    def _pod() -> dict[str, Any]:
+        return {
+            "automountServiceAccountToken": False,
+            "securityContext": common.pod_security(API_UID, fs_group=API_UID),
+            "volumes": [common.tmp_volume("tmp", "256Mi"), common.tmp_volume("metrics", "64Mi")],
+        }
+
+    def _migrate_job(self, env: list[dict[str, Any]]) -> k8s.batch.v1.Job:
+        p = self._args.profile
+        migrate_name = f"{self._name}-migrate"
         migrate_lbl = common.labels(name=migrate_name, instance=p.namespace, component="api",
-                                    version=version, extra=args.extra_labels)
+                                    version=p.image.tag, extra=self._args.extra_labels)
         # An ordinary Job (not a hook) that Pulumi awaits to completion; the Deployment
         # depends on it, so a new image never serves traffic before its schema exists.
-        migrate = k8s.batch.v1.Job(
+        return k8s.batch.v1.Job(
             migrate_name,
-            metadata=common.metadata(migrate_name, ns, migrate_lbl),
+            metadata=common.metadata(migrate_name, self._ns, migrate_lbl),
             spec={
                 "backoffLimit": 6,
                 "activeDeadlineSeconds": 900,
                 "template": {
                     "metadata": {"labels": migrate_lbl},
-                    "spec": {**pod_base, "restartPolicy": "OnFailure", "containers": [{
-                        **container_base, "name": "migrate",
+                    "spec": {**self._pod(), "restartPolicy": "OnFailure", "containers": [{
+                        **self._container(env), "name": "migrate",
                         "command": ["python", "-m", "app", "migrate"],
                     }]},
                 },
             },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=list(args.migrate_after),
+                parent=self, depends_on=list(self._args.migrate_after),
                 # The pod template is immutable and the name is fixed: replace by delete first.
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),
             ),
         )
 
+    def _deployment(self, env: list[dict[str, Any]], migrate: k8s.batch.v1.Job) -> k8s.apps.v1.Deployment:
+        sel = self._sel
         # No spec.replicas: the HPA owns the replica count. Setting it here would fight
         # the HPA on every `pulumi up` (server-side apply field ownership).
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=common.metadata(name, ns, lbl),
+        return k8s.apps.v1.Deployment(
+            f"{self._name}-deployment",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
                 "selector": {"matchLabels": sel},
                 "revisionHistoryLimit": 5,
                 "strategy": {"type": "RollingUpdate",
                              "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
                 "template": {
-                    "metadata": {"labels": lbl},
+                    "metadata": {"labels": self._lbl},
                     "spec": {
-                        **pod_base,
+                        **self._pod(),
                         "terminationGracePeriodSeconds": 30,
                         "topologySpreadConstraints": common.spread(sel, strict=False),
                         "affinity": common.anti_affinity(sel),
                         "containers": [{
-                            **container_base,
+                            **self._container(env),
                             "name": "api",
                             "command": ["python", "-m", "app", "serve"],
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
@@ -158,28 +194,31 @@ class ApiService(pulumi.ComponentResource):
             ),
         )
 
-        svc_lbl = {**lbl, "loadline.dev/job": METRICS_JOB}
+    def _services(self) -> k8s.core.v1.Service:
+        """The client Service, and its headless twin through which Prometheus finds every pod."""
+        name, ns, sel = self._name, self._ns, self._sel
         service = k8s.core.v1.Service(
             f"{name}-svc",
-            metadata=common.metadata(name, ns, svc_lbl),
+            metadata=common.metadata(name, ns, {**self._lbl, "loadline.dev/job": METRICS_JOB}),
             spec=common.service_spec(sel, ("http", 80)),
-            opts=child,
+            opts=self._child,
         )
-
-        # Headless twin of the Service: its DNS name lists every ready pod, which is how
-        # the bundled Prometheus finds each replica. No job label: operator mode selects
-        # the Service above, and two matches would scrape every pod twice.
+        # The headless DNS name lists every ready pod, which is how the bundled Prometheus
+        # finds each replica. No job label: operator mode selects the Service above, and
+        # two matches would scrape every pod twice.
         k8s.core.v1.Service(
             f"{name}-headless",
-            metadata=common.metadata(f"{name}-headless", ns, lbl),
+            metadata=common.metadata(f"{name}-headless", ns, self._lbl),
             spec=common.service_spec(sel, ("http", PORT), headless=True),
-            opts=child,
+            opts=self._child,
         )
+        return service
 
-        hpa = api.hpa
-        autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=common.metadata(name, ns, lbl),
+    def _autoscaler(self, deployment: k8s.apps.v1.Deployment) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+        hpa = self._args.profile.api.hpa
+        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{self._name}-hpa",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
                 "minReplicas": hpa.min_replicas,
@@ -197,36 +236,20 @@ class ApiService(pulumi.ComponentResource):
                                                 "periodSeconds": hpa.scale_down.period_seconds}]},
                 },
             },
-            opts=child,
+            opts=self._child,
         )
 
+    def _disruption_budget(self) -> None:
+        hpa = self._args.profile.api.hpa
         # minAvailable stays below the HPA floor so a drain can always evict one pod.
         budget: dict[str, Any] = ({"minAvailable": hpa.min_replicas - 1} if hpa.min_replicas >= 2
                                   else {"maxUnavailable": 1})
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=common.metadata(name, ns, lbl),
-            spec={**budget, "selector": {"matchLabels": sel}},
-            opts=child,
+            f"{self._name}-pdb",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
+            spec={**budget, "selector": {"matchLabels": self._sel}},
+            opts=self._child,
         )
-
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(name, ns, lbl),
-            spec=self._network_policy(args),
-            opts=child,
-        )
-
-        self.service_name = service.metadata.name
-        self.hpa_name = autoscaler.metadata.name
-        self.api_keys_secret_name = keys_secret.metadata.name
-        self.url = pulumi.Output.concat("http://", service.metadata.name, ".", p.namespace, ".svc.cluster.local")
-        self.register_outputs({
-            "url": self.url,
-            "service_name": self.service_name,
-            "hpa_name": self.hpa_name,
-            "api_keys_secret_name": self.api_keys_secret_name,
-        })
 
     @staticmethod
     def _env(args: ApiServiceArgs, keys_secret: pulumi.Input[str]) -> list[dict[str, Any]]:

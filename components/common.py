@@ -12,6 +12,22 @@ from loadline.profile import Resources
 
 PART_OF = "loadline"
 MANAGED_BY = "pulumi"
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def dns(service: str, namespace: str, *, pod: str | None = None, port: int | None = None,
+        scheme: str | None = None) -> str:
+    """The in-cluster DNS name of a Service, or of one pod behind a headless Service.
+
+    `[scheme://][pod.]service.namespace.svc.cluster.local[:port]`: the one place that
+    knows the cluster's naming, so a Service rename moves every reference with it.
+    """
+    host = f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"
+    if pod is not None:
+        host = f"{pod}.{host}"
+    if port is not None:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}" if scheme else host
 
 
 def labels(*, name: str, instance: str, component: str, version: str | None = None,

@@ -16,10 +16,8 @@ from components import common
 from components.api_service import ApiService, ApiServiceArgs
 from components.image import Image, ImageArgs
 from components.monitoring.monitoring import Monitoring, MonitoringArgs
-from components.postgres import METRICS_PORT as PG_METRICS_PORT
 from components.postgres import Postgres, PostgresArgs
-from components.redis_cluster import METRICS_PORT as REDIS_METRICS_PORT
-from components.redis_cluster import RedisCluster, RedisClusterArgs, node_hosts
+from components.redis_cluster import RedisCluster, RedisClusterArgs
 from loadline.profile import Profile
 
 NAME = "loadline"
@@ -49,8 +47,47 @@ class Environment(pulumi.ComponentResource):
         p = args.profile
         extra = dict(args.extra_labels)
         child = pulumi.ResourceOptions(parent=self)
-        ns_lbl = common.labels(name=p.namespace, instance=p.namespace, component="namespace", extra=extra)
+        namespace = self._namespace(name, p, extra)
+        ns = namespace.metadata.name
 
+        image = Image(f"{name}-image", ImageArgs(profile=p), opts=child)
+        postgres = Postgres(f"{name}-postgres", PostgresArgs(
+            profile=p, namespace=ns, external_url=args.external_database_url, extra_labels=extra), opts=child)
+        redis = RedisCluster(f"{name}-redis", RedisClusterArgs(profile=p, namespace=ns, extra_labels=extra),
+                             opts=child)
+        api = ApiService(f"{name}-api", ApiServiceArgs(
+            profile=p, namespace=ns, image=image.ref,
+            database_secret_name=postgres.secret_name, redis_url=redis.url,
+            external_database=p.postgres.mode == "external",
+            migrate_after=[postgres, redis], extra_labels=extra,
+        ), opts=child)
+
+        monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
+            profile=p, namespace=ns, api_host=api.metrics_host, redis_targets=redis.metrics_targets,
+            postgres_targets=postgres.metrics_targets, extra_labels=extra),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+
+        self.namespace = ns
+        self.api_url = api.url
+        self.image = image.ref
+        self.redis_url = redis.url
+        self.database_secret_name = postgres.secret_name
+        self.prometheus_url = monitoring.prometheus_url
+        self.grafana_url = monitoring.grafana_url
+        self.register_outputs({
+            "namespace": self.namespace,
+            "api_url": self.api_url,
+            "image": self.image,
+            "redis_url": self.redis_url,
+            "database_secret_name": self.database_secret_name,
+            "prometheus_url": self.prometheus_url,
+            "grafana_url": self.grafana_url,
+        })
+
+    def _namespace(self, name: str, p: Profile, extra: dict[str, str]) -> k8s.core.v1.Namespace:
+        """The namespace (restricted Pod Security) with its default deny and the DNS allow every pod needs."""
+        child = pulumi.ResourceOptions(parent=self)
+        ns_lbl = common.labels(name=p.namespace, instance=p.namespace, component="namespace", extra=extra)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": p.namespace, "labels": {
@@ -82,39 +119,4 @@ class Environment(pulumi.ComponentResource):
             },
             opts=child,
         )
-
-        image = Image(f"{name}-image", ImageArgs(profile=p), opts=child)
-        postgres = Postgres(f"{name}-postgres", PostgresArgs(
-            profile=p, namespace=ns, external_url=args.external_database_url, extra_labels=extra), opts=child)
-        redis = RedisCluster(f"{name}-redis", RedisClusterArgs(profile=p, namespace=ns, extra_labels=extra),
-                             opts=child)
-        api = ApiService(f"{name}-api", ApiServiceArgs(
-            profile=p, namespace=ns, image=image.ref,
-            database_secret_name=postgres.secret_name, redis_url=redis.url,
-            external_database=p.postgres.mode == "external",
-            migrate_after=[postgres, redis], extra_labels=extra,
-        ), opts=child)
-
-        redis_targets = [f"{h}:{REDIS_METRICS_PORT}" for h in node_hosts(f"{name}-redis", p.namespace, p.redis.nodes)]
-        pg_targets = ([f"{name}-postgres-0.{name}-postgres-headless.{p.namespace}.svc.cluster.local:{PG_METRICS_PORT}"]
-                      if p.postgres.mode == "inCluster" else [])
-        monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
-            profile=p, namespace=ns, redis_targets=redis_targets, postgres_targets=pg_targets,
-            extra_labels=extra), opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
-
-        self.namespace = ns
-        self.api_url = api.url
-        self.image = image.ref
-        self.redis_url = redis.url
-        self.database_secret_name = postgres.secret_name
-        self.prometheus_url = monitoring.prometheus_url
-        self.grafana_url = monitoring.grafana_url
-        self.register_outputs({
-            "namespace": self.namespace,
-            "api_url": self.api_url,
-            "image": self.image,
-            "redis_url": self.redis_url,
-            "database_secret_name": self.database_secret_name,
-            "prometheus_url": self.prometheus_url,
-            "grafana_url": self.grafana_url,
-        })
+        return namespace

@@ -72,6 +72,10 @@ def backup_script(retention_days: int) -> str:
     )
 
 
+def _from_secret(secret: k8s.core.v1.Secret, key: str) -> dict[str, Any]:
+    return {"valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}}
+
+
 class Postgres(pulumi.ComponentResource):
     """The API's database."""
 
@@ -82,42 +86,58 @@ class Postgres(pulumi.ComponentResource):
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("loadline:postgres:Postgres", name, None, opts)
         p = args.profile
-        pg = p.postgres
-        ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
-        version = images.POSTGRES.split(":")[1] if pg.mode == "inCluster" else None
-        lbl = common.labels(name=name, instance=p.namespace, component="postgres", version=version,
-                            extra=args.extra_labels)
-        sel = common.selector(name=name, instance=p.namespace)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        version = images.POSTGRES.split(":")[1] if p.postgres.mode == "inCluster" else None
+        self._lbl = common.labels(name=name, instance=p.namespace, component="postgres", version=version,
+                                  extra=args.extra_labels)
+        self._sel = common.selector(name=name, instance=p.namespace)
+        self._headless = f"{name}-headless"
 
-        if pg.mode == "external":
-            if args.external_url is None:
-                raise ValueError("external mode needs external_url (a secret from the stack's config)")
-            secret = k8s.core.v1.Secret(
-                f"{name}-secret",
-                metadata=common.metadata(name, ns, lbl),
-                type="Opaque",
-                string_data={"url": pulumi.Output.secret(args.external_url)},
-                opts=child,
-            )
-            self.secret_name = secret.metadata.name
-            self.host = pulumi.Output.from_input("external")
-            self.metrics_targets = pulumi.Output.from_input([])
-            self.register_outputs({"secret_name": self.secret_name, "host": self.host,
-                                   "metrics_targets": self.metrics_targets})
-            return
+        if p.postgres.mode == "external":
+            secret = self._external_secret()
+            host = "external"
+            targets: list[str] = []
+        else:
+            host = common.dns(name, p.namespace)
+            secret = self._secret(self._password(), host)
+            self._services()
+            self._statefulset(secret)
+            self._backups(secret, host)
+            self._network_policy_object()
+            targets = [common.dns(self._headless, p.namespace, pod=f"{name}-0", port=METRICS_PORT)]
 
-        assert pg.storage and pg.tuning and pg.backup and pg.resources
-        host = f"{name}.{p.namespace}.svc.cluster.local"
-        password = random.RandomPassword(
-            f"{name}-password", length=32, special=False,
-            # Never regenerate: the data directory keeps the first password forever.
-            opts=pulumi.ResourceOptions(parent=self, protect=p.environment == "prod"),
+        self.secret_name = secret.metadata.name
+        self.host = pulumi.Output.from_input(host)
+        self.metrics_targets = pulumi.Output.from_input(targets)
+        self.register_outputs({"secret_name": self.secret_name, "host": self.host,
+                               "metrics_targets": self.metrics_targets})
+
+    def _external_secret(self) -> k8s.core.v1.Secret:
+        if self._args.external_url is None:
+            raise ValueError("external mode needs external_url (a secret from the stack's config)")
+        return k8s.core.v1.Secret(
+            f"{self._name}-secret",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
+            type="Opaque",
+            string_data={"url": pulumi.Output.secret(self._args.external_url)},
+            opts=self._child,
         )
+
+    def _password(self) -> random.RandomPassword:
+        return random.RandomPassword(
+            f"{self._name}-password", length=32, special=False,
+            # Never regenerate: the data directory keeps the first password forever.
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.profile.environment == "prod"),
+        )
+
+    def _secret(self, password: random.RandomPassword, host: str) -> k8s.core.v1.Secret:
         url = pulumi.Output.concat("postgresql://", USER, ":", password.result, "@", host, ":", str(PORT), "/", DATABASE)
-        secret = k8s.core.v1.Secret(
-            f"{name}-secret",
-            metadata=common.metadata(name, ns, lbl),
+        return k8s.core.v1.Secret(
+            f"{self._name}-secret",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             type="Opaque",
             string_data={
                 "username": USER,
@@ -125,91 +145,60 @@ class Postgres(pulumi.ComponentResource):
                 "password": password.result,
                 "url": pulumi.Output.secret(url),
             },
-            opts=child,
+            opts=self._child,
         )
 
-        headless = f"{name}-headless"
-        svc_lbl = {**lbl, "loadline.dev/job": METRICS_JOB}
+    def _services(self) -> None:
+        name, ns, sel = self._name, self._ns, self._sel
         k8s.core.v1.Service(
             f"{name}-headless",
-            metadata=common.metadata(headless, ns, svc_lbl),
+            metadata=common.metadata(self._headless, ns, {**self._lbl, "loadline.dev/job": METRICS_JOB}),
             spec=common.service_spec(sel, ("postgres", PORT), ("metrics", METRICS_PORT), headless=True),
-            opts=child,
+            opts=self._child,
         )
         k8s.core.v1.Service(
             f"{name}-svc",
-            metadata=common.metadata(name, ns, lbl),
+            metadata=common.metadata(name, ns, self._lbl),
             spec=common.service_spec(sel, ("postgres", PORT)),
-            opts=child,
+            opts=self._child,
         )
 
-        def from_secret(key: str) -> dict[str, Any]:
-            return {"valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}}
-
+    def _data_volumes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(pod volumes, volumeClaimTemplates): a claim per pod when storage is on, else an emptyDir."""
+        storage = self._args.profile.postgres.storage
+        assert storage is not None
         volumes: list[dict[str, Any]] = [common.tmp_volume(), common.tmp_volume("run", "16Mi")]
-        claims: list[dict[str, Any]] = []
-        if pg.storage.enabled:
-            claim_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
-                                          "resources": {"requests": {"storage": pg.storage.size}}}
-            if pg.storage.storage_class:
-                claim_spec["storageClassName"] = pg.storage.storage_class
-            claims.append({"metadata": {"name": "data", "labels": lbl}, "spec": claim_spec})
-        else:
-            volumes.append({"name": "data", "emptyDir": {}})
-        ready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USER, "-d", DATABASE]
+        if not storage.enabled:
+            return [*volumes, {"name": "data", "emptyDir": {}}], []
+        return volumes, [{"metadata": {"name": "data", "labels": self._lbl}, "spec": self._claim_spec()}]
 
+    def _claim_spec(self) -> dict[str, Any]:
+        storage = self._args.profile.postgres.storage
+        assert storage is not None
+        spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": storage.size}}}
+        if storage.storage_class:
+            spec["storageClassName"] = storage.storage_class
+        return spec
+
+    def _statefulset(self, secret: k8s.core.v1.Secret) -> None:
+        volumes, claims = self._data_volumes()
         k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=common.metadata(name, ns, lbl),
+            f"{self._name}-statefulset",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
-                "serviceName": headless,
+                "serviceName": self._headless,
                 # One primary: PostgreSQL has no multi-writer mode to spread.
                 "replicas": 1,
-                "selector": {"matchLabels": sel},
+                "selector": {"matchLabels": self._sel},
                 "updateStrategy": {"type": "RollingUpdate"},
                 "template": {
-                    "metadata": {"labels": lbl},
+                    "metadata": {"labels": self._lbl},
                     "spec": {
                         "automountServiceAccountToken": False,
                         "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
                         "terminationGracePeriodSeconds": 60,
-                        "containers": [
-                            {
-                                "name": "postgres",
-                                "image": images.POSTGRES,
-                                "args": server_args(p),
-                                "env": [
-                                    {"name": "POSTGRES_USER", "value": USER},
-                                    {"name": "POSTGRES_DB", "value": DATABASE},
-                                    {"name": "POSTGRES_PASSWORD", **from_secret("password")},
-                                    {"name": "PGDATA", "value": PGDATA},
-                                ],
-                                "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
-                                "resources": common.resources(pg.resources),
-                                "securityContext": common.container_security(images.POSTGRES_UID),
-                                "livenessProbe": common.exec_probe(ready, period=10, failures=6, delay=30),
-                                "readinessProbe": common.exec_probe(ready, period=5, failures=3, delay=5),
-                                "volumeMounts": [
-                                    {"name": "data", "mountPath": "/var/lib/postgresql/data"},
-                                    {"name": "run", "mountPath": "/var/run/postgresql"},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            },
-                            {
-                                "name": "exporter",
-                                "image": images.POSTGRES_EXPORTER,
-                                "env": [
-                                    {"name": "DATA_SOURCE_URI", "value": f"127.0.0.1:{PORT}/{DATABASE}?sslmode=disable"},
-                                    {"name": "DATA_SOURCE_USER", **from_secret("username")},
-                                    {"name": "DATA_SOURCE_PASS", **from_secret("password")},
-                                ],
-                                "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-                                "resources": common.small_resources(),
-                                "securityContext": common.container_security(images.POSTGRES_EXPORTER_UID),
-                                "livenessProbe": common.http_probe("/", "metrics"),
-                                "readinessProbe": common.http_probe("/", "metrics"),
-                            },
-                        ],
+                        "containers": [self._server_container(secret), self._exporter_container(secret)],
                         "volumes": volumes,
                     },
                 },
@@ -221,25 +210,67 @@ class Postgres(pulumi.ComponentResource):
             ),
         )
 
-        backups = f"{name}-backups"
-        backup_claim: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
-                                        "resources": {"requests": {"storage": pg.storage.size}}}
-        if pg.storage.storage_class:
-            backup_claim["storageClassName"] = pg.storage.storage_class
-        backup_lbl = {**lbl, "app.kubernetes.io/name": backups}
+    def _server_container(self, secret: k8s.core.v1.Secret) -> dict[str, Any]:
+        pg = self._args.profile.postgres
+        assert pg.resources is not None
+        ready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USER, "-d", DATABASE]
+        return {
+            "name": "postgres",
+            "image": images.POSTGRES,
+            "args": server_args(self._args.profile),
+            "env": [
+                {"name": "POSTGRES_USER", "value": USER},
+                {"name": "POSTGRES_DB", "value": DATABASE},
+                {"name": "POSTGRES_PASSWORD", **_from_secret(secret, "password")},
+                {"name": "PGDATA", "value": PGDATA},
+            ],
+            "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
+            "resources": common.resources(pg.resources),
+            "securityContext": common.container_security(images.POSTGRES_UID),
+            "livenessProbe": common.exec_probe(ready, period=10, failures=6, delay=30),
+            "readinessProbe": common.exec_probe(ready, period=5, failures=3, delay=5),
+            "volumeMounts": [
+                {"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                {"name": "run", "mountPath": "/var/run/postgresql"},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
+        }
+
+    @staticmethod
+    def _exporter_container(secret: k8s.core.v1.Secret) -> dict[str, Any]:
+        return {
+            "name": "exporter",
+            "image": images.POSTGRES_EXPORTER,
+            "env": [
+                {"name": "DATA_SOURCE_URI", "value": f"127.0.0.1:{PORT}/{DATABASE}?sslmode=disable"},
+                {"name": "DATA_SOURCE_USER", **_from_secret(secret, "username")},
+                {"name": "DATA_SOURCE_PASS", **_from_secret(secret, "password")},
+            ],
+            "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+            "resources": common.small_resources(),
+            "securityContext": common.container_security(images.POSTGRES_EXPORTER_UID),
+            "livenessProbe": common.http_probe("/", "metrics"),
+            "readinessProbe": common.http_probe("/", "metrics"),
+        }
+
+    def _backups(self, secret: k8s.core.v1.Secret, host: str) -> None:
+        backups = f"{self._name}-backups"
+        backup_lbl = {**self._lbl, "app.kubernetes.io/name": backups}
         # With WaitForFirstConsumer storage the claim binds only when the first backup
         # runs, hours later: Pulumi must not wait for it.
         claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-backups-pvc",
-            metadata=common.metadata(backups, ns, backup_lbl, {"pulumi.com/skipAwait": "true"}),
-            spec=backup_claim,
-            opts=child,
+            f"{self._name}-backups-pvc",
+            metadata=common.metadata(backups, self._ns, backup_lbl, {"pulumi.com/skipAwait": "true"}),
+            spec=self._claim_spec(),
+            opts=self._child,
         )
+        backup = self._args.profile.postgres.backup
+        assert backup is not None
         k8s.batch.v1.CronJob(
-            f"{name}-backup",
-            metadata=common.metadata(backups, ns, backup_lbl),
+            f"{self._name}-backup",
+            metadata=common.metadata(backups, self._ns, backup_lbl),
             spec={
-                "schedule": pg.backup.schedule,
+                "schedule": backup.schedule,
                 "concurrencyPolicy": "Forbid",
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
@@ -248,48 +279,47 @@ class Postgres(pulumi.ComponentResource):
                     "activeDeadlineSeconds": 3600,
                     "template": {
                         "metadata": {"labels": backup_lbl},
-                        "spec": {
-                            "automountServiceAccountToken": False,
-                            "restartPolicy": "OnFailure",
-                            "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
-                            "containers": [{
-                                "name": "pg-dump",
-                                "image": images.POSTGRES,
-                                "command": ["sh", "-c", backup_script(pg.backup.retention_days)],
-                                "env": [
-                                    {"name": "PGHOST", "value": host},
-                                    {"name": "PGPORT", "value": str(PORT)},
-                                    {"name": "PGDATABASE", "value": DATABASE},
-                                    {"name": "PGUSER", **from_secret("username")},
-                                    {"name": "PGPASSWORD", **from_secret("password")},
-                                ],
-                                "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
-                                "securityContext": common.container_security(images.POSTGRES_UID),
-                                "volumeMounts": [{"name": "backups", "mountPath": "/backups"},
-                                                 {"name": "tmp", "mountPath": "/tmp"}],
-                            }],
-                            "volumes": [{"name": "backups", "persistentVolumeClaim": {"claimName": claim.metadata.name}},
-                                        common.tmp_volume()],
-                        },
+                        "spec": self._backup_pod(secret, host, claim, backup.retention_days),
                     },
                 }},
             },
-            opts=child,
+            opts=self._child,
         )
 
+    @staticmethod
+    def _backup_pod(secret: k8s.core.v1.Secret, host: str, claim: k8s.core.v1.PersistentVolumeClaim,
+                    retention_days: int) -> dict[str, Any]:
+        return {
+            "automountServiceAccountToken": False,
+            "restartPolicy": "OnFailure",
+            "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
+            "containers": [{
+                "name": "pg-dump",
+                "image": images.POSTGRES,
+                "command": ["sh", "-c", backup_script(retention_days)],
+                "env": [
+                    {"name": "PGHOST", "value": host},
+                    {"name": "PGPORT", "value": str(PORT)},
+                    {"name": "PGDATABASE", "value": DATABASE},
+                    {"name": "PGUSER", **_from_secret(secret, "username")},
+                    {"name": "PGPASSWORD", **_from_secret(secret, "password")},
+                ],
+                "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
+                "securityContext": common.container_security(images.POSTGRES_UID),
+                "volumeMounts": [{"name": "backups", "mountPath": "/backups"},
+                                 {"name": "tmp", "mountPath": "/tmp"}],
+            }],
+            "volumes": [{"name": "backups", "persistentVolumeClaim": {"claimName": claim.metadata.name}},
+                        common.tmp_volume()],
+        }
+
+    def _network_policy_object(self) -> None:
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(name, ns, lbl),
-            spec=self._network_policy(p),
-            opts=child,
+            f"{self._name}-netpol",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
+            spec=self._network_policy(self._args.profile),
+            opts=self._child,
         )
-
-        self.secret_name = secret.metadata.name
-        self.host = pulumi.Output.from_input(host)
-        self.metrics_targets = pulumi.Output.from_input(
-            [f"{name}-0.{headless}.{p.namespace}.svc.cluster.local:{METRICS_PORT}"])
-        self.register_outputs({"secret_name": self.secret_name, "host": self.host,
-                               "metrics_targets": self.metrics_targets})
 
     @staticmethod
     def _network_policy(p: Profile) -> dict[str, Any]:

@@ -39,7 +39,7 @@ class RedisClusterArgs:
 
 def node_hosts(name: str, namespace: str, count: int) -> list[str]:
     """Stable DNS names of the StatefulSet pods behind the headless Service."""
-    return [f"{name}-{i}.{name}-headless.{namespace}.svc.cluster.local" for i in range(count)]
+    return [common.dns(f"{name}-headless", namespace, pod=f"{name}-{i}") for i in range(count)]
 
 
 def redis_conf(profile: Profile) -> str:
@@ -74,118 +74,114 @@ class RedisCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("loadline:redis:RedisCluster", name, None, opts)
         p = args.profile
-        r = p.redis
-        ns = args.namespace
-        cluster = r.mode == "cluster"
-        nodes = r.nodes
-        version = images.REDIS.split(":")[1]
-        lbl = common.labels(name=name, instance=p.namespace, component="redis", version=version,
-                            extra=args.extra_labels)
-        sel = common.selector(name=name, instance=p.namespace)
-        headless = f"{name}-headless"
-        hosts = node_hosts(name, p.namespace, nodes)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._cluster = p.redis.mode == "cluster"
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._lbl = common.labels(name=name, instance=p.namespace, component="redis",
+                                  version=images.REDIS.split(":")[1], extra=args.extra_labels)
+        self._sel = common.selector(name=name, instance=p.namespace)
+        self._headless = f"{name}-headless"
+        hosts = node_hosts(name, p.namespace, p.redis.nodes)
 
         conf_text = redis_conf(p)
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=common.metadata(f"{name}-config", ns, lbl),
+            metadata=common.metadata(f"{name}-config", self._ns, self._lbl),
             data={"redis.conf": conf_text},
-            opts=child,
+            opts=self._child,
+        )
+        headless_svc = self._services()
+        statefulset = self._statefulset(config, conf_text)
+        if self._cluster:
+            self._init_job(hosts, statefulset, headless_svc)
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata=common.metadata(name, self._ns, self._lbl),
+                # One node at a time: every master has a replica to fail over to.
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": self._sel}},
+                opts=self._child,
+            )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, self._ns, self._lbl),
+            spec=self._network_policy(p, self._cluster),
+            opts=self._child,
         )
 
-        svc_lbl = {**lbl, "loadline.dev/job": METRICS_JOB}
-        ports = [("redis", PORT), *([("bus", BUS_PORT)] if cluster else []), ("metrics", METRICS_PORT)]
+        if self._cluster:
+            url = ",".join(f"redis://{h}:{PORT}" for h in hosts)
+        else:
+            url = common.dns(name, p.namespace, port=PORT, scheme="redis") + "/0"
+        self.url = pulumi.Output.from_input(url)
+        self.headless_service_name = headless_svc.metadata.name
+        self.metrics_targets = pulumi.Output.from_input([f"{h}:{METRICS_PORT}" for h in hosts])
+        self.register_outputs({
+            "url": self.url,
+            "headless_service_name": self.headless_service_name,
+            "metrics_targets": self.metrics_targets,
+        })
+
+    def _services(self) -> k8s.core.v1.Service:
+        """The headless Service (stable pod names, the metrics port) and the client Service."""
+        name, ns, sel = self._name, self._ns, self._sel
+        ports = [("redis", PORT), *([("bus", BUS_PORT)] if self._cluster else []), ("metrics", METRICS_PORT)]
         # Not-ready pods must resolve too: nodes meet each other before the cluster is ok.
         headless_svc = k8s.core.v1.Service(
             f"{name}-headless",
-            metadata=common.metadata(headless, ns, svc_lbl),
+            metadata=common.metadata(self._headless, ns, {**self._lbl, "loadline.dev/job": METRICS_JOB}),
             spec=common.service_spec(sel, *ports, headless=True, publishNotReadyAddresses=True),
-            opts=child,
+            opts=self._child,
         )
-        client_svc = k8s.core.v1.Service(
+        k8s.core.v1.Service(
             f"{name}-svc",
-            metadata=common.metadata(name, ns, lbl),
+            metadata=common.metadata(name, ns, self._lbl),
             spec=common.service_spec(sel, ("redis", PORT)),
-            opts=child,
+            opts=self._child,
         )
+        return headless_svc
 
-        args_list = ["/etc/redis/redis.conf"]
-        if cluster:
-            args_list += [
-                "--cluster-announce-hostname", f"$(POD_NAME).{headless}.{p.namespace}.svc.cluster.local",
-                # The current pod IP, so peers learn a rescheduled node's new address at once.
-                "--cluster-announce-ip", "$(POD_IP)",
-            ]
-        redis_ports = [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}]
-        if cluster:
-            redis_ports.append({"name": "bus", "containerPort": BUS_PORT, "protocol": "TCP"})
-        ping = ["sh", "-c", f"redis-cli -p {PORT} ping | grep -q PONG"]
-        data_mount = {"name": "data", "mountPath": "/data"}
+    def _data_volumes(self, config: k8s.core.v1.ConfigMap) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(pod volumes, volumeClaimTemplates): a claim per node when persistence is on, else an emptyDir."""
+        persistence = self._args.profile.redis.persistence
         volumes: list[dict[str, Any]] = [
             {"name": "config", "configMap": {"name": config.metadata.name}},
             common.tmp_volume(),
         ]
-        claims: list[dict[str, Any]] = []
-        if r.persistence.enabled:
-            claim_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
-                                          "resources": {"requests": {"storage": r.persistence.size}}}
-            if r.persistence.storage_class:
-                claim_spec["storageClassName"] = r.persistence.storage_class
-            claims.append({"metadata": {"name": "data", "labels": lbl}, "spec": claim_spec})
-        else:
-            volumes.append({"name": "data", "emptyDir": {}})
+        if not persistence.enabled:
+            return [*volumes, {"name": "data", "emptyDir": {}}], []
+        claim_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                                      "resources": {"requests": {"storage": persistence.size}}}
+        if persistence.storage_class:
+            claim_spec["storageClassName"] = persistence.storage_class
+        return volumes, [{"metadata": {"name": "data", "labels": self._lbl}, "spec": claim_spec}]
 
-        strict_spread = p.environment in ("staging", "prod")
-        statefulset = k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=common.metadata(name, ns, lbl),
+    def _statefulset(self, config: k8s.core.v1.ConfigMap, conf_text: str) -> k8s.apps.v1.StatefulSet:
+        p = self._args.profile
+        sel = self._sel
+        volumes, claims = self._data_volumes(config)
+        return k8s.apps.v1.StatefulSet(
+            f"{self._name}-statefulset",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
-                "serviceName": headless,
+                "serviceName": self._headless,
                 # A fixed topology: the shard count is a profile decision, not an autoscaler's.
-                "replicas": nodes,
+                "replicas": p.redis.nodes,
                 "podManagementPolicy": "Parallel",
                 "updateStrategy": {"type": "RollingUpdate"},
                 "selector": {"matchLabels": sel},
                 "template": {
-                    "metadata": {"labels": lbl, "annotations": {
+                    "metadata": {"labels": self._lbl, "annotations": {
                         "loadline.dev/config-sha256": hashlib.sha256(conf_text.encode()).hexdigest()}},
                     "spec": {
                         "automountServiceAccountToken": False,
                         "securityContext": common.pod_security(images.REDIS_UID, fs_group=images.REDIS_UID),
-                        "topologySpreadConstraints": common.spread(sel, strict=strict_spread),
+                        "topologySpreadConstraints": common.spread(
+                            sel, strict=p.environment in ("staging", "prod")),
                         "affinity": common.anti_affinity(sel),
                         "terminationGracePeriodSeconds": 30,
-                        "containers": [
-                            {
-                                "name": "redis",
-                                "image": images.REDIS,
-                                "command": ["redis-server"],
-                                "args": args_list,
-                                "env": [
-                                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                                    {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-                                ],
-                                "ports": redis_ports,
-                                "resources": common.resources(r.resources),
-                                "securityContext": common.container_security(images.REDIS_UID),
-                                "livenessProbe": common.exec_probe(ping, period=10, failures=3, delay=10),
-                                "readinessProbe": common.exec_probe(ping, period=5, failures=2),
-                                "volumeMounts": [data_mount,
-                                                 {"name": "config", "mountPath": "/etc/redis", "readOnly": True},
-                                                 {"name": "tmp", "mountPath": "/tmp"}],
-                            },
-                            {
-                                "name": "exporter",
-                                "image": images.REDIS_EXPORTER,
-                                "env": [{"name": "REDIS_ADDR", "value": f"redis://localhost:{PORT}"}],
-                                "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-                                "resources": common.small_resources(),
-                                "securityContext": common.container_security(images.REDIS_EXPORTER_UID),
-                                "livenessProbe": common.http_probe("/health", "metrics"),
-                                "readinessProbe": common.http_probe("/health", "metrics"),
-                            },
-                        ],
+                        "containers": [self._redis_container(), self._exporter_container()],
                         "volumes": volumes,
                     },
                 },
@@ -198,47 +194,59 @@ class RedisCluster(pulumi.ComponentResource):
             ),
         )
 
-        if cluster:
-            self._init_job(name, args, lbl, hosts, statefulset, headless_svc)
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-pdb",
-                metadata=common.metadata(name, ns, lbl),
-                # One node at a time: every master has a replica to fail over to.
-                spec={"maxUnavailable": 1, "selector": {"matchLabels": sel}},
-                opts=child,
-            )
+    def _redis_container(self) -> dict[str, Any]:
+        args_list = ["/etc/redis/redis.conf"]
+        ports = [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}]
+        if self._cluster:
+            args_list += [
+                "--cluster-announce-hostname",
+                common.dns(self._headless, self._args.profile.namespace, pod="$(POD_NAME)"),
+                # The current pod IP, so peers learn a rescheduled node's new address at once.
+                "--cluster-announce-ip", "$(POD_IP)",
+            ]
+            ports.append({"name": "bus", "containerPort": BUS_PORT, "protocol": "TCP"})
+        ping = ["sh", "-c", f"redis-cli -p {PORT} ping | grep -q PONG"]
+        return {
+            "name": "redis",
+            "image": images.REDIS,
+            "command": ["redis-server"],
+            "args": args_list,
+            "env": [
+                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            ],
+            "ports": ports,
+            "resources": common.resources(self._args.profile.redis.resources),
+            "securityContext": common.container_security(images.REDIS_UID),
+            "livenessProbe": common.exec_probe(ping, period=10, failures=3, delay=10),
+            "readinessProbe": common.exec_probe(ping, period=5, failures=2),
+            "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                             {"name": "config", "mountPath": "/etc/redis", "readOnly": True},
+                             {"name": "tmp", "mountPath": "/tmp"}],
+        }
 
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(name, ns, lbl),
-            spec=self._network_policy(p, cluster),
-            opts=child,
-        )
+    @staticmethod
+    def _exporter_container() -> dict[str, Any]:
+        return {
+            "name": "exporter",
+            "image": images.REDIS_EXPORTER,
+            "env": [{"name": "REDIS_ADDR", "value": f"redis://localhost:{PORT}"}],
+            "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+            "resources": common.small_resources(),
+            "securityContext": common.container_security(images.REDIS_EXPORTER_UID),
+            "livenessProbe": common.http_probe("/health", "metrics"),
+            "readinessProbe": common.http_probe("/health", "metrics"),
+        }
 
-        if cluster:
-            url = ",".join(f"redis://{h}:{PORT}" for h in hosts)
-        else:
-            url = f"redis://{name}.{p.namespace}.svc.cluster.local:{PORT}/0"
-        self.url = pulumi.Output.from_input(url)
-        self.headless_service_name = headless_svc.metadata.name
-        self.metrics_targets = pulumi.Output.from_input([f"{h}:{METRICS_PORT}" for h in hosts])
-        self.register_outputs({
-            "url": self.url,
-            "headless_service_name": self.headless_service_name,
-            "metrics_targets": self.metrics_targets,
-        })
-
-    def _init_job(self, name: str, args: RedisClusterArgs, lbl: dict[str, str], hosts: list[str],
-                  statefulset: pulumi.Resource, headless_svc: pulumi.Resource) -> None:
-        p = args.profile
-        r = p.redis
-        job_name = f"{name}-cluster-init"
-        job_lbl = {**lbl, "app.kubernetes.io/name": job_name}
+    def _init_job(self, hosts: list[str], statefulset: pulumi.Resource, headless_svc: pulumi.Resource) -> None:
+        r = self._args.profile.redis
+        job_name = f"{self._name}-cluster-init"
+        job_lbl = {**self._lbl, "app.kubernetes.io/name": job_name}
         # The node list is part of the pod template, so a scale-out changes the Job and
         # Pulumi replaces it: the new run adds the new nodes and rebalances slots.
         k8s.batch.v1.Job(
             job_name,
-            metadata=common.metadata(job_name, args.namespace, job_lbl),
+            metadata=common.metadata(job_name, self._ns, job_lbl),
             spec={
                 "backoffLimit": 10,
                 "activeDeadlineSeconds": 900,

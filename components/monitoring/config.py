@@ -48,109 +48,117 @@ def _error_ratio(window: str) -> str:
 
 def alert_rules(profile: Profile) -> dict[str, Any]:
     """A Prometheus rule file `{"groups": [...]}` whose thresholds come from `profile.slo`."""
+    return {"groups": [
+        {"name": "loadline-slo", "rules": [*_latency_rules(profile), _error_ratio_rule(profile),
+                                           *_burn_rate_rules(profile), _throughput_rule(profile)]},
+        {"name": "loadline-dependencies", "rules": _dependency_rules(profile)},
+    ]}
+
+
+def _latency_rules(profile: Profile) -> list[dict[str, Any]]:
     slo = profile.slo
     env = profile.environment
-    common = {"environment": env}
-    slo_rules: list[dict[str, Any]] = [
-        {
-            "alert": "LoadlineApiLatencyP95High",
-            "expr": f"{_quantile(0.95)} > {_num(slo.p95_ms / 1000)}",
-            "for": "5m",
-            "labels": {**common, "severity": "page", "slo": "p95_ms"},
-            "annotations": {
-                "summary": f"API p95 latency above {_num(slo.p95_ms)} ms",
-                "description": f"p95 of http_request_duration_seconds over 5m exceeds the {env} SLO of {_num(slo.p95_ms)} ms.",
-            },
-        },
-    ]
+    targets = [("P95", 0.95, slo.p95_ms, "page", "p95_ms")]
     if slo.p99_ms is not None:
-        slo_rules.append({
-            "alert": "LoadlineApiLatencyP99High",
-            "expr": f"{_quantile(0.99)} > {_num(slo.p99_ms / 1000)}",
-            "for": "5m",
-            "labels": {**common, "severity": "ticket", "slo": "p99_ms"},
-            "annotations": {
-                "summary": f"API p99 latency above {_num(slo.p99_ms)} ms",
-                "description": f"p99 of http_request_duration_seconds over 5m exceeds the {env} SLO of {_num(slo.p99_ms)} ms.",
-            },
-        })
-    slo_rules.append({
+        targets.append(("P99", 0.99, slo.p99_ms, "ticket", "p99_ms"))
+    return [{
+        "alert": f"LoadlineApiLatency{tag}High",
+        "expr": f"{_quantile(q)} > {_num(ms / 1000)}",
+        "for": "5m",
+        "labels": {"environment": env, "severity": severity, "slo": target},
+        "annotations": {
+            "summary": f"API {tag.lower()} latency above {_num(ms)} ms",
+            "description": f"{tag.lower()} of http_request_duration_seconds over 5m exceeds the {env} SLO of {_num(ms)} ms.",
+        },
+    } for tag, q, ms, severity, target in targets]
+
+
+def _error_ratio_rule(profile: Profile) -> dict[str, Any]:
+    slo = profile.slo
+    env = profile.environment
+    return {
         "alert": "LoadlineApiErrorRatioHigh",
         "expr": f"{_error_ratio('5m')} > {_num(slo.max_error_ratio)}",
         "for": "5m",
-        "labels": {**common, "severity": "page", "slo": "max_error_ratio"},
+        "labels": {"environment": env, "severity": "page", "slo": "max_error_ratio"},
         "annotations": {
             "summary": f"API 5xx ratio above {_num(slo.max_error_ratio)}",
             "description": f"Share of 5xx responses over 5m exceeds the {env} maximum error ratio of {_num(slo.max_error_ratio)}.",
         },
-    })
+    }
+
+
+def _burn_rate_rules(profile: Profile) -> list[dict[str, Any]]:
+    slo = profile.slo
     budget = 1 - slo.availability
+    rules = []
     for burn in BURN_RATES:
         threshold = _num(burn["factor"] * budget)
-        slo_rules.append({
+        rules.append({
             "alert": f"LoadlineApiAvailabilityBurnRate{burn['name']}",
             "expr": (f"({_error_ratio(burn['long'])}) > {threshold}"
                      f" and ({_error_ratio(burn['short'])}) > {threshold}"),
             "for": burn["for"],
-            "labels": {**common, "severity": burn["severity"], "slo": "availability"},
+            "labels": {"environment": profile.environment, "severity": burn["severity"], "slo": "availability"},
             "annotations": {
                 "summary": f"Error budget of {_num(slo.availability)} availability burning {_num(burn['factor'])}x too fast",
                 "description": (f"5xx ratio over {burn['long']} and {burn['short']} is above {threshold} "
                                 f"({_num(burn['factor'])} x the {_num(budget)} error budget)."),
             },
         })
+    return rules
+
+
+def _throughput_rule(profile: Profile) -> dict[str, Any]:
+    slo = profile.slo
     # Low traffic is not an outage, so this only tickets: it says the promised
     # throughput is not being served, e.g. after a bad rollout drained the pods.
-    slo_rules.append({
+    return {
         "alert": "LoadlineApiThroughputBelowTarget",
         "expr": f"(sum(rate({_REQ}[5m])) or vector(0)) < {_num(slo.min_rps)}",
         "for": "15m",
-        "labels": {**common, "severity": "ticket", "slo": "min_rps"},
+        "labels": {"environment": profile.environment, "severity": "ticket", "slo": "min_rps"},
         "annotations": {
             "summary": f"API throughput below {_num(slo.min_rps)} requests/s",
-            "description": f"Served request rate over 5m is below the {env} target of {_num(slo.min_rps)} rps.",
+            "description": f"Served request rate over 5m is below the {profile.environment} target of {_num(slo.min_rps)} rps.",
         },
-    })
+    }
 
-    dependency_rules: list[dict[str, Any]] = [
-        {
-            "alert": "LoadlineRedisDown",
-            "expr": f'redis_up{{job="{REDIS_JOB}"}} == 0 or up{{job="{REDIS_JOB}"}} == 0',
-            "for": "2m",
-            "labels": {**common, "severity": "page", "dependency": "redis"},
-            "annotations": {
-                "summary": "Redis node down",
-                "description": "redis_exporter reports redis_up 0, or the exporter itself is not scraped.",
-            },
+
+def _down_rule(alert: str, metric: str, job: str, dependency: str, summary: str, exporter: str,
+               environment: str) -> dict[str, Any]:
+    return {
+        "alert": alert,
+        "expr": f'{metric}{{job="{job}"}} == 0 or up{{job="{job}"}} == 0',
+        "for": "2m",
+        "labels": {"environment": environment, "severity": "page", "dependency": dependency},
+        "annotations": {
+            "summary": summary,
+            "description": f"{exporter} reports {metric} 0, or the exporter itself is not scraped.",
         },
-    ]
+    }
+
+
+def _dependency_rules(profile: Profile) -> list[dict[str, Any]]:
+    env = profile.environment
+    rules = [_down_rule("LoadlineRedisDown", "redis_up", REDIS_JOB, "redis", "Redis node down",
+                        "redis_exporter", env)]
     if profile.postgres.mode == "inCluster":
-        dependency_rules.append({
-            "alert": "LoadlinePostgresDown",
-            "expr": f'pg_up{{job="{POSTGRES_JOB}"}} == 0 or up{{job="{POSTGRES_JOB}"}} == 0',
-            "for": "2m",
-            "labels": {**common, "severity": "page", "dependency": "postgres"},
-            "annotations": {
-                "summary": "PostgreSQL down",
-                "description": "postgres_exporter reports pg_up 0, or the exporter itself is not scraped.",
-            },
-        })
+        rules.append(_down_rule("LoadlinePostgresDown", "pg_up", POSTGRES_JOB, "postgres", "PostgreSQL down",
+                                "postgres_exporter", env))
     hpa = f'horizontalpodautoscaler="{HPA_NAME}",namespace="{profile.namespace}"'
-    dependency_rules.append({
+    rules.append({
         "alert": "LoadlineApiHpaAtMax",
         "expr": (f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}"
                  f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}"),
         "for": "15m",
-        "labels": {**common, "severity": "ticket", "dependency": "capacity"},
+        "labels": {"environment": env, "severity": "ticket", "dependency": "capacity"},
         "annotations": {
             "summary": f"API autoscaler at its maximum of {profile.api.hpa.max_replicas} replicas",
             "description": "The HPA cannot add replicas; raise api.hpa.maxReplicas or the cluster's capacity.",
         },
     })
-    return {"groups": [
-        {"name": "loadline-slo", "rules": slo_rules},
-        {"name": "loadline-dependencies", "rules": dependency_rules},
-    ]}
+    return rules
 
 
 def _static_job(job: str, targets: list[str], interval: str) -> dict[str, Any]:

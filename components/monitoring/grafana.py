@@ -52,32 +52,50 @@ class Grafana(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("loadline:monitoring:Grafana", name, None, opts)
-        ns = args.namespace
-        lbl = common.labels(name=name, instance=args.instance, component="grafana",
-                            version=images.GRAFANA.split(":")[1], extra=args.extra_labels)
-        sel = common.selector(name=name, instance=args.instance)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._lbl = common.labels(name=name, instance=args.instance, component="grafana",
+                                  version=images.GRAFANA.split(":")[1], extra=args.extra_labels)
+        self._sel = common.selector(name=name, instance=args.instance)
 
-        password = random.RandomPassword(f"{name}-admin-password", length=24, special=False, opts=child)
-        admin = k8s.core.v1.Secret(
-            f"{name}-admin",
-            metadata=common.metadata(f"{name}-admin", ns, lbl),
-            type="Opaque",
-            string_data={"password": password.result},
-            opts=child,
-        )
+        admin = self._admin_secret()
         files = {
             "datasources": {"datasources.yaml": yaml.safe_dump(datasources(args.prometheus_url), sort_keys=False)},
             "providers": {"providers.yaml": yaml.safe_dump(providers(), sort_keys=False)},
             "dashboards": {"loadline.json": json.dumps(args.dashboard, indent=2, sort_keys=True)},
         }
-        digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
         maps = {
-            key: k8s.core.v1.ConfigMap(f"{name}-{key}", metadata=common.metadata(f"{name}-{key}", ns, lbl),
-                                       data=data, opts=child)
+            key: k8s.core.v1.ConfigMap(f"{name}-{key}", metadata=common.metadata(f"{name}-{key}", self._ns, self._lbl),
+                                       data=data, opts=self._child)
             for key, data in files.items()
         }
-        env = [
+        self._deployment(admin, maps, hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest())
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, self._ns, {**self._lbl, "loadline.dev/job": "grafana"}),
+            spec=common.service_spec(self._sel, ("http", PORT)),
+            opts=self._child,
+        )
+        self._network_policy()
+        self.url = svc.metadata.name.apply(lambda n: common.dns(n, args.instance, port=PORT, scheme="http"))
+        self.admin_secret_name = admin.metadata.name
+        self.register_outputs({"url": self.url, "admin_secret_name": self.admin_secret_name})
+
+    def _admin_secret(self) -> k8s.core.v1.Secret:
+        password = random.RandomPassword(f"{self._name}-admin-password", length=24, special=False, opts=self._child)
+        return k8s.core.v1.Secret(
+            f"{self._name}-admin",
+            metadata=common.metadata(f"{self._name}-admin", self._ns, self._lbl),
+            type="Opaque",
+            string_data={"password": password.result},
+            opts=self._child,
+        )
+
+    @staticmethod
+    def _env(admin: k8s.core.v1.Secret) -> list[dict[str, Any]]:
+        return [
             {"name": "GF_SECURITY_ADMIN_USER", "value": "admin"},
             {"name": "GF_SECURITY_ADMIN_PASSWORD",
              "valueFrom": {"secretKeyRef": {"name": admin.metadata.name, "key": "password"}}},
@@ -88,21 +106,23 @@ class Grafana(pulumi.ComponentResource):
             {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
             {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
         ]
+
+    def _deployment(self, admin: k8s.core.v1.Secret, maps: dict[str, k8s.core.v1.ConfigMap], digest: str) -> None:
         k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=common.metadata(name, ns, lbl),
+            f"{self._name}-deployment",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
                 "replicas": 1,
-                "selector": {"matchLabels": sel},
+                "selector": {"matchLabels": self._sel},
                 "template": {
-                    "metadata": {"labels": lbl, "annotations": {"loadline.dev/config-sha256": digest}},
+                    "metadata": {"labels": self._lbl, "annotations": {"loadline.dev/config-sha256": digest}},
                     "spec": {
                         "automountServiceAccountToken": False,
                         "securityContext": common.pod_security(images.GRAFANA_UID, fs_group=images.GRAFANA_UID),
                         "containers": [{
                             "name": "grafana",
                             "image": images.GRAFANA,
-                            "env": env,
+                            "env": self._env(admin),
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
                             "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
                             "securityContext": common.container_security(images.GRAFANA_UID),
@@ -124,32 +144,25 @@ class Grafana(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=child,
+            opts=self._child,
         )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=common.metadata(name, ns, {**lbl, "loadline.dev/job": "grafana"}),
-            spec=common.service_spec(sel, ("http", PORT)),
-            opts=child,
-        )
+
+    def _network_policy(self) -> None:
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(name, ns, lbl),
+            f"{self._name}-netpol",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
-                "podSelector": {"matchLabels": sel},
+                "podSelector": {"matchLabels": self._sel},
                 "policyTypes": ["Ingress", "Egress"],
                 # Users reach Grafana through port-forward or an ingress controller.
                 "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
                 "egress": [{"to": [{"podSelector": {"matchLabels": {
-                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": args.instance}}}],
+                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": self._args.instance}}}],
                     "ports": [{"protocol": "TCP", "port": 9090}]}],
             },
-            opts=child,
+            opts=self._child,
         )
-        self.url = pulumi.Output.concat("http://", svc.metadata.name, ".", args.instance, ".svc.cluster.local:", str(PORT))
-        self.admin_secret_name = admin.metadata.name
-        self.register_outputs({"url": self.url, "admin_secret_name": self.admin_secret_name})
 
 
 def target(name: str, instance: str) -> str:
-    return f"{name}.{instance}.svc.cluster.local:{PORT}"
+    return common.dns(name, instance, port=PORT)

@@ -28,13 +28,30 @@ class KubeStateMetrics(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeStateMetricsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("loadline:monitoring:KubeStateMetrics", name, None, opts)
-        ns = args.namespace
-        lbl = common.labels(name=name, instance=args.instance, component="monitoring",
-                            version=images.KUBE_STATE_METRICS.split(":")[1], extra=args.extra_labels)
-        sel = common.selector(name=name, instance=args.instance)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._lbl = common.labels(name=name, instance=args.instance, component="monitoring",
+                                  version=images.KUBE_STATE_METRICS.split(":")[1], extra=args.extra_labels)
+        self._sel = common.selector(name=name, instance=args.instance)
 
-        account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=common.metadata(name, ns, lbl), opts=child)
+        account = self._rbac()
+        self._deployment(account)
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, self._ns, {**self._lbl, "loadline.dev/job": "kube-state-metrics"}),
+            spec=common.service_spec(self._sel, ("http", PORT)),
+            opts=self._child,
+        )
+        self._network_policy()
+        self.target = svc.metadata.name.apply(lambda n: common.dns(n, args.instance, port=PORT))
+        self.register_outputs({"target": self.target})
+
+    def _rbac(self) -> k8s.core.v1.ServiceAccount:
+        """Its own ServiceAccount, allowed to list and watch only what it reports on, in this namespace."""
+        name, ns, lbl = self._name, self._ns, self._lbl
+        account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=common.metadata(name, ns, lbl), opts=self._child)
         role = k8s.rbac.v1.Role(
             f"{name}-role",
             metadata=common.metadata(name, ns, lbl),
@@ -43,30 +60,33 @@ class KubeStateMetrics(pulumi.ComponentResource):
                 {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["list", "watch"]},
                 {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]},
             ],
-            opts=child,
+            opts=self._child,
         )
         k8s.rbac.v1.RoleBinding(
             f"{name}-rolebinding",
             metadata=common.metadata(name, ns, lbl),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
             subjects=[{"kind": "ServiceAccount", "name": account.metadata.name, "namespace": ns}],
-            opts=child,
+            opts=self._child,
         )
+        return account
+
+    def _deployment(self, account: k8s.core.v1.ServiceAccount) -> None:
         k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=common.metadata(name, ns, lbl),
+            f"{self._name}-deployment",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
                 "replicas": 1,
-                "selector": {"matchLabels": sel},
+                "selector": {"matchLabels": self._sel},
                 "template": {
-                    "metadata": {"labels": lbl},
+                    "metadata": {"labels": self._lbl},
                     "spec": {
                         "serviceAccountName": account.metadata.name,
                         "securityContext": common.pod_security(images.KUBE_STATE_METRICS_UID),
                         "containers": [{
                             "name": "kube-state-metrics",
                             "image": images.KUBE_STATE_METRICS,
-                            "args": [f"--namespaces={args.instance}", f"--resources={','.join(RESOURCES)}",
+                            "args": [f"--namespaces={self._args.instance}", f"--resources={','.join(RESOURCES)}",
                                      f"--port={PORT}", "--telemetry-port=8081"],
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"},
                                       {"name": "telemetry", "containerPort": 8081, "protocol": "TCP"}],
@@ -78,31 +98,26 @@ class KubeStateMetrics(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=child,
+            opts=self._child,
         )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=common.metadata(name, ns, {**lbl, "loadline.dev/job": "kube-state-metrics"}),
-            spec=common.service_spec(sel, ("http", PORT)),
-            opts=child,
-        )
+
+    def _network_policy(self) -> None:
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(name, ns, lbl),
+            f"{self._name}-netpol",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
-                "podSelector": {"matchLabels": sel},
+                "podSelector": {"matchLabels": self._sel},
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [{"from": [{"podSelector": {"matchLabels": {
-                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": args.instance}}}],
+                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": self._args.instance}}}],
                     "ports": [{"protocol": "TCP", "port": PORT}]}],
+                # The API server: the only thing it talks to.
                 "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
                             "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
             },
-            opts=child,
+            opts=self._child,
         )
-        self.target = pulumi.Output.concat(svc.metadata.name, ".", args.instance, ".svc.cluster.local:", str(PORT))
-        self.register_outputs({"target": self.target})
 
 
 def target(name: str, instance: str) -> str:
-    return f"{name}.{instance}.svc.cluster.local:{PORT}"
+    return common.dns(name, instance, port=PORT)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import pulumi
 
+from components import common
 from components.monitoring import grafana as grafana_mod
 from components.monitoring import kube_state_metrics as ksm_mod
 from components.monitoring.config import KSM_JOB, alert_rules, prometheus_config
@@ -27,28 +28,26 @@ class MonitoringArgs:
     """The validated profile; `profile.monitoring` picks the mode, `profile.slo` sets alert thresholds."""
     namespace: pulumi.Input[str]
     """Namespace to deploy into (an Output of the Namespace)."""
-    redis_targets: list[str]
-    """host:port of every redis_exporter (stable StatefulSet hostnames)."""
-    postgres_targets: list[str]
-    """host:port of the postgres_exporter; empty for an external database."""
+    api_host: pulumi.Input[str]
+    """DNS name that resolves to every ready API pod (`ApiService.metrics_host`)."""
+    redis_targets: pulumi.Input[Sequence[str]]
+    """host:port of every redis_exporter (`RedisCluster.metrics_targets`)."""
+    postgres_targets: pulumi.Input[Sequence[str]]
+    """host:port of the postgres_exporter (`Postgres.metrics_targets`); empty for an external database."""
     extra_labels: dict[str, str] = field(default_factory=dict)
     """Stack-wide labels added to every object."""
 
 
-def api_headless_host(namespace: str, api_name: str = "loadline-api") -> str:
-    return f"{api_name}-headless.{namespace}.svc.cluster.local"
-
-
-def bundled_config(profile: Profile, redis_targets: list[str], postgres_targets: list[str],
-                   prefix: str = "monitoring") -> dict[str, Any]:
+def bundled_config(profile: Profile, *, api_host: str, redis_targets: Sequence[str],
+                   postgres_targets: Sequence[str], prefix: str = "monitoring") -> dict[str, Any]:
     """prometheus.yml for the bundled Prometheus of a stack."""
     ns = profile.namespace
     extra = {KSM_JOB: [ksm_mod.target(f"{prefix}-kube-state-metrics", ns)]}
     if profile.monitoring.grafana:
         extra["grafana"] = [grafana_mod.target(f"{prefix}-grafana", ns)]
-    return prometheus_config(profile, api_targets=[], redis_targets=redis_targets,
-                             postgres_targets=postgres_targets, rule_files=[RULES_PATH],
-                             api_dns_name=api_headless_host(ns), extra_targets=extra)
+    return prometheus_config(profile, api_targets=[], redis_targets=list(redis_targets),
+                             postgres_targets=list(postgres_targets), rule_files=[RULES_PATH],
+                             api_dns_name=api_host, extra_targets=extra)
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -68,16 +67,18 @@ class Monitoring(pulumi.ComponentResource):
         else:
             KubeStateMetrics(f"{name}-kube-state-metrics", KubeStateMetricsArgs(
                 namespace=args.namespace, instance=p.namespace, extra_labels=args.extra_labels), opts=child)
+            config = pulumi.Output.all(args.api_host, args.redis_targets, args.postgres_targets).apply(
+                lambda v: bundled_config(p, api_host=v[0], redis_targets=v[1], postgres_targets=v[2], prefix=name))
             prom = Prometheus(f"{name}-prometheus", PrometheusArgs(
-                namespace=args.namespace, instance=p.namespace,
-                config=bundled_config(p, args.redis_targets, args.postgres_targets, name),
+                namespace=args.namespace, instance=p.namespace, config=config,
                 rules=alert_rules(p), retention=p.monitoring.retention,
                 extra_labels=args.extra_labels), opts=child)
             self.prometheus_url = prom.url
             if p.monitoring.grafana:
                 graf = Grafana(f"{name}-grafana", GrafanaArgs(
                     namespace=args.namespace, instance=p.namespace,
-                    prometheus_url=f"http://{name}-prometheus.{p.namespace}.svc.cluster.local:{PROMETHEUS_PORT}",
+                    prometheus_url=common.dns(f"{name}-prometheus", p.namespace, port=PROMETHEUS_PORT,
+                                              scheme="http"),
                     dashboard=dashboard(p), extra_labels=args.extra_labels), opts=child)
                 self.grafana_url = graf.url
         self.register_outputs({"prometheus_url": self.prometheus_url, "grafana_url": self.grafana_url})

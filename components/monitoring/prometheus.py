@@ -21,8 +21,9 @@ class PrometheusArgs:
     """Namespace to deploy into (an Output of the Namespace)."""
     instance: str
     """The stack's namespace name, used as `app.kubernetes.io/instance`."""
-    config: dict[str, Any]
-    """prometheus.yml content from `monitoring.config.prometheus_config`."""
+    config: pulumi.Input[dict[str, Any]]
+    """prometheus.yml content from `monitoring.config.prometheus_config` (an Output when its
+    targets come from other components' outputs)."""
     rules: dict[str, Any]
     """The rule file from `monitoring.config.alert_rules`."""
     retention: str
@@ -36,33 +37,54 @@ class Prometheus(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("loadline:monitoring:Prometheus", name, None, opts)
-        ns = args.namespace
-        lbl = common.labels(name=name, instance=args.instance, component="monitoring",
-                            version=images.PROMETHEUS.split(":")[1], extra=args.extra_labels)
-        sel = common.selector(name=name, instance=args.instance)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._lbl = common.labels(name=name, instance=args.instance, component="monitoring",
+                                  version=images.PROMETHEUS.split(":")[1], extra=args.extra_labels)
+        self._sel = common.selector(name=name, instance=args.instance)
 
         # Targets come from static names and DNS: Prometheus needs no Kubernetes API access.
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=common.metadata(name, ns, lbl), automount_service_account_token=False, opts=child)
-
-        files = {"prometheus.yml": yaml.safe_dump(args.config, sort_keys=False),
-                 "rules.yml": yaml.safe_dump(args.rules, sort_keys=False)}
-        digest = hashlib.sha256("".join(files.values()).encode()).hexdigest()
+            f"{name}-sa", metadata=common.metadata(name, self._ns, self._lbl),
+            automount_service_account_token=False, opts=self._child)
+        rules = yaml.safe_dump(args.rules, sort_keys=False)
+        files = pulumi.Output.from_input(args.config).apply(
+            lambda cfg: {"prometheus.yml": yaml.safe_dump(cfg, sort_keys=False), "rules.yml": rules})
         config = k8s.core.v1.ConfigMap(
-            f"{name}-config", metadata=common.metadata(f"{name}-config", ns, lbl), data=files, opts=child)
+            f"{name}-config", metadata=common.metadata(f"{name}-config", self._ns, self._lbl), data=files,
+            opts=self._child)
+        digest = files.apply(lambda f: hashlib.sha256("".join(f.values()).encode()).hexdigest())
+        self._deployment(account, config, digest)
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata=common.metadata(name, self._ns, {**self._lbl, "loadline.dev/job": "prometheus"}),
+            spec=common.service_spec(self._sel, ("http", PORT)),
+            opts=self._child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol",
+            metadata=common.metadata(name, self._ns, self._lbl),
+            spec=_network_policy(args.instance, self._sel),
+            opts=self._child,
+        )
+        self.url = svc.metadata.name.apply(lambda n: common.dns(n, args.instance, port=PORT, scheme="http"))
+        self.register_outputs({"url": self.url})
 
+    def _deployment(self, account: k8s.core.v1.ServiceAccount, config: k8s.core.v1.ConfigMap,
+                    digest: pulumi.Output[str]) -> None:
         k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=common.metadata(name, ns, lbl),
+            f"{self._name}-deployment",
+            metadata=common.metadata(self._name, self._ns, self._lbl),
             spec={
                 # One server with local storage; two would scrape and alert twice.
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},
-                "selector": {"matchLabels": sel},
+                "selector": {"matchLabels": self._sel},
                 "template": {
                     # The digest rolls the pod when the configuration or rules change.
-                    "metadata": {"labels": lbl, "annotations": {"loadline.dev/config-sha256": digest}},
+                    "metadata": {"labels": self._lbl, "annotations": {"loadline.dev/config-sha256": digest}},
                     "spec": {
                         "serviceAccountName": account.metadata.name,
                         "automountServiceAccountToken": False,
@@ -73,7 +95,7 @@ class Prometheus(pulumi.ComponentResource):
                             "args": [
                                 "--config.file=/etc/prometheus/prometheus.yml",
                                 "--storage.tsdb.path=/prometheus",
-                                f"--storage.tsdb.retention.time={args.retention}",
+                                f"--storage.tsdb.retention.time={self._args.retention}",
                                 f"--web.listen-address=:{PORT}",
                             ],
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
@@ -93,22 +115,8 @@ class Prometheus(pulumi.ComponentResource):
                     },
                 },
             },
-            opts=child,
+            opts=self._child,
         )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=common.metadata(name, ns, {**lbl, "loadline.dev/job": "prometheus"}),
-            spec=common.service_spec(sel, ("http", PORT)),
-            opts=child,
-        )
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-netpol",
-            metadata=common.metadata(name, ns, lbl),
-            spec=_network_policy(args.instance, sel),
-            opts=child,
-        )
-        self.url = pulumi.Output.concat("http://", svc.metadata.name, ".", args.instance, ".svc.cluster.local:", str(PORT))
-        self.register_outputs({"url": self.url})
 
 
 def _network_policy(instance: str, sel: dict[str, str]) -> dict[str, Any]:

@@ -73,24 +73,37 @@ def _case(series: list[dict[str, str]], eval_time: str, alert: str, expected: li
 def rule_tests(profile: Profile, rule_file: str = "rules.yml") -> dict[str, Any]:
     """A promtool test file for the rules of `profile`, reading them from `rule_file`."""
     rules = alert_rules(profile)
-    slo = profile.slo
-    tests: list[dict[str, Any]] = []
+    tests = [*_latency_tests(profile, rules), *_error_ratio_tests(profile, rules),
+             *_burn_rate_tests(profile, rules), *_throughput_tests(profile, rules),
+             *_dependency_tests(profile, rules), *_hpa_tests(profile, rules)]
+    return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
 
+
+def _latency_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
+    slo = profile.slo
     latency = [("LoadlineApiLatencyP95High", 0.95, slo.p95_ms)]
     if slo.p99_ms is not None:
         latency.append(("LoadlineApiLatencyP99High", 0.99, slo.p99_ms))
+    tests = []
     for alert, q, ms in latency:
         rule = _rule(rules, alert)
         tests.append(_case(_latency_case(ms / 1000, q, True, 20), "15m", alert, _expect(rule)))
         tests.append(_case(_latency_case(ms / 1000, q, False, 20), "15m", alert, []))
+    return tests
 
+
+def _error_ratio_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
+    ratio = profile.slo.max_error_ratio
     rule = _rule(rules, "LoadlineApiErrorRatioHigh")
-    breach = min(_PER_MIN, math.ceil(_PER_MIN * slo.max_error_ratio * 2) or 1)
-    within = math.floor(_PER_MIN * slo.max_error_ratio / 2)
-    tests.append(_case(_traffic(breach, 20), "15m", "LoadlineApiErrorRatioHigh", _expect(rule)))
-    tests.append(_case(_traffic(within, 20), "15m", "LoadlineApiErrorRatioHigh", []))
+    breach = min(_PER_MIN, math.ceil(_PER_MIN * ratio * 2) or 1)
+    within = math.floor(_PER_MIN * ratio / 2)
+    return [_case(_traffic(breach, 20), "15m", "LoadlineApiErrorRatioHigh", _expect(rule)),
+            _case(_traffic(within, 20), "15m", "LoadlineApiErrorRatioHigh", [])]
 
-    budget = 1 - slo.availability
+
+def _burn_rate_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
+    budget = 1 - profile.slo.availability
+    tests = []
     for burn in BURN_RATES:
         alert = f"LoadlineApiAvailabilityBurnRate{burn['name']}"
         rule = _rule(rules, alert)
@@ -106,17 +119,26 @@ def rule_tests(profile: Profile, rule_file: str = "rules.yml") -> dict[str, Any]
         recovered = f"0+{fast_errors}x{stop} {fast_errors * stop}+0x{minutes - stop}"
         tests.append(_case(_traffic(fast_errors, minutes, error_values=recovered),
                            f"{stop + _minutes(burn['short']) + 5}m", alert, []))
+    return tests
 
+
+def _throughput_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
+    min_rps = profile.slo.min_rps
     rule = _rule(rules, "LoadlineApiThroughputBelowTarget")
-    if slo.min_rps > 0:
-        tests.append(_case(_traffic(0, 40, total_per_min=slo.min_rps * 60 / 2), "30m",
+    tests = []
+    if min_rps > 0:
+        tests.append(_case(_traffic(0, 40, total_per_min=min_rps * 60 / 2), "30m",
                            "LoadlineApiThroughputBelowTarget", _expect(rule)))
-    tests.append(_case(_traffic(0, 40, total_per_min=max(slo.min_rps, 1) * 60 * 2), "30m",
+    tests.append(_case(_traffic(0, 40, total_per_min=max(min_rps, 1) * 60 * 2), "30m",
                        "LoadlineApiThroughputBelowTarget", []))
+    return tests
 
+
+def _dependency_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
     dependencies = [("LoadlineRedisDown", "redis_up", REDIS_JOB, "redis-0:9121")]
     if profile.postgres.mode == "inCluster":
         dependencies.append(("LoadlinePostgresDown", "pg_up", POSTGRES_JOB, "postgres-0:9187"))
+    tests = []
     for alert, metric, job, instance in dependencies:
         rule = _rule(rules, alert)
         labels = f'job="{job}",instance="{instance}"'
@@ -124,15 +146,16 @@ def rule_tests(profile: Profile, rule_file: str = "rules.yml") -> dict[str, Any]
         tests.append(_case([{"series": f"{metric}{{{labels}}}", "values": "1x5 0x15"}] + up, "10m",
                            alert, _expect(rule, job=job, instance=instance)))
         tests.append(_case([{"series": f"{metric}{{{labels}}}", "values": "1x20"}] + up, "10m", alert, []))
+    return tests
 
+
+def _hpa_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
     rule = _rule(rules, "LoadlineApiHpaAtMax")
     hpa = f'horizontalpodautoscaler="{HPA_NAME}",namespace="{profile.namespace}"'
     top = profile.api.hpa.max_replicas
-    for current, expected in ((top, _expect(rule, horizontalpodautoscaler=HPA_NAME, namespace=profile.namespace)),
-                              (top - 1, [])):
-        tests.append(_case([
-            {"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "values": f"{current}x30"},
-            {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "values": f"{top}x30"},
-        ], "20m", "LoadlineApiHpaAtMax", expected))
-
-    return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
+    return [_case([
+        {"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "values": f"{current}x30"},
+        {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "values": f"{top}x30"},
+    ], "20m", "LoadlineApiHpaAtMax", expected)
+        for current, expected in ((top, _expect(rule, horizontalpodautoscaler=HPA_NAME, namespace=profile.namespace)),
+                                  (top - 1, []))]

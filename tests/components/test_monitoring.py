@@ -13,11 +13,13 @@ from loadline.render.rule_tests import rule_tests
 
 REDIS = [f"loadline-redis-{i}.loadline-redis-headless.loadline-prod.svc.cluster.local:9121" for i in range(6)]
 PG = ["loadline-postgres-0.loadline-postgres-headless.loadline-prod.svc.cluster.local:9187"]
+API = "loadline-api-headless.loadline-prod.svc.cluster.local"
 
 
-def monitoring_for(build, profile):
+def monitoring_for(build, profile, api_host=API):
     return build(lambda: Monitoring("loadline-monitoring", MonitoringArgs(
-        profile=profile, namespace=profile.namespace, redis_targets=REDIS, postgres_targets=PG)))
+        profile=profile, namespace=profile.namespace, api_host=api_host, redis_targets=REDIS,
+        postgres_targets=PG)))
 
 
 def rules_by_alert(rules):
@@ -93,6 +95,13 @@ def test_bundled_mode_scrapes_every_exporter_and_each_api_pod(build):
     assert all(":" in i and not i.endswith(":latest") for i in images)
     prom = next(r for r in rec.of_type("apps/v1:Deployment") if r.name.endswith("prometheus-deployment")).props
     assert "--storage.tsdb.retention.time=15d" in prom["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_the_api_job_follows_the_api_host_it_is_given(build):
+    rec = monitoring_for(build, make_profile("prod"), api_host="events-headless.shop.svc.cluster.local")
+    cm = next(r for r in rec.of_type("core/v1:ConfigMap") if "prometheus.yml" in r.props.get("data", {}))
+    jobs = {j["job_name"]: j for j in yaml.safe_load(cm.props["data"]["prometheus.yml"])["scrape_configs"]}
+    assert jobs["loadline-api"]["dns_sd_configs"][0]["names"] == ["events-headless.shop.svc.cluster.local"]
 
 
 def test_grafana_datasource_and_dashboard(build):
