@@ -1,9 +1,9 @@
 """Redis, standalone or cluster, and the cache-aside helpers on top of it.
 
 Redis is never required for a correct answer: every call here swallows a Redis
-failure, counts the request as degraded once, and reports a miss. After a
-failure Redis is skipped for a short while, so an outage costs one timeout,
-not one per request.
+failure of any kind (REDIS_FAILURES), counts the request as degraded once, and
+reports a miss. A circuit breaker (app/breaker.py) decides whether Redis is tried
+at all, so an outage costs a few timeouts, not one per request.
 
 Search results are invalidated by a generation number: each write bumps
 `events:search:gen`, and a cached page stored under an older generation is a
@@ -13,21 +13,31 @@ the request's rate-limit token (app/ratelimit.py): one round trip per cached rea
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-import time
 from urllib.parse import urlsplit
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
-from app.metrics import CACHE_HIT, CACHE_MISS, DEGRADED_REQUESTS
+from app.breaker import CLOSED, Breaker
+from app.metrics import (
+    CACHE_HIT,
+    CACHE_MISS,
+    DEGRADED_REQUESTS,
+    REDIS_BREAKER_STATE,
+    REDIS_BREAKER_TRIPS,
+)
 from app.settings import Settings
 
 log = logging.getLogger("app.cache")
 SEARCH_GEN_KEY = "events:search:gen"
+# What "Redis is not there" looks like. The cluster client's own errors (no reachable node,
+# uncovered slot) are RedisClusterException, which is not a RedisError.
+REDIS_FAILURES = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
 
 
 def make_client(settings: Settings) -> Redis | RedisCluster:
@@ -45,16 +55,34 @@ class Cache:
     def __init__(self, settings: Settings, client: Redis | RedisCluster):
         self.client = client
         self.ttl = settings.cache_ttl_seconds
-        self.backoff = settings.redis_retry_after_failure_seconds
-        self._skip_until = 0.0
+        self.breaker = Breaker(threshold=settings.redis_breaker_threshold,
+                               base_s=settings.redis_breaker_base_seconds,
+                               cap_s=settings.redis_breaker_max_seconds,
+                               on_state=REDIS_BREAKER_STATE.set, on_trip=self._tripped)
+        self.last_error: str | None = None
 
-    def available(self) -> bool:
-        return time.monotonic() >= self._skip_until
+    def available(self, request_state) -> bool:
+        """Whether to try Redis for this call; a skipped call counts the request as degraded."""
+        if self.breaker.allow():
+            return True
+        mark_degraded(request_state)
+        return False
+
+    def succeeded(self) -> None:
+        self.breaker.success()
 
     def failed(self, exc: BaseException, request_state) -> None:
-        self._skip_until = time.monotonic() + self.backoff
+        self.breaker.failure()
         mark_degraded(request_state)
-        log.warning("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        self.last_error = type(exc).__name__
+        log.warning("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}",
+                                                "breaker": self.breaker.name})
+
+    def _tripped(self) -> None:
+        REDIS_BREAKER_TRIPS.inc()
+        log.warning("redis circuit breaker open", extra={
+            "retry_in_s": round(self.breaker.retry_in_s(), 3),
+            "trips_in_a_row": self.breaker.trips})
 
     def event_key(self, event_id: str) -> str:
         return f"event:{event_id}"
@@ -67,12 +95,14 @@ class Cache:
         return values[0]
 
     async def put_event(self, event_id: str, body: bytes, state) -> None:
-        if not self.available():
+        if not self.available(state):
             return
         try:
             await self.client.set(self.event_key(event_id), body, ex=self.ttl)
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             self.failed(exc, state)
+        else:
+            self.succeeded()
 
     def search_hit(self, values: list | None) -> tuple[bytes | None, int | None]:
         """From the values of (SEARCH_GEN_KEY, search key): (page or None, generation or None)."""
@@ -89,26 +119,42 @@ class Cache:
         return None, gen
 
     async def put_search(self, key: str, gen: int, page: bytes, state) -> None:
-        if not self.available():
+        if not self.available(state):
             return
         try:
             await self.client.set(key, str(gen).encode() + b"|" + page, ex=self.ttl)
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             self.failed(exc, state)
+        else:
+            self.succeeded()
 
     async def invalidate_search(self, state) -> None:
-        # Tried even while backing off: a missed bump would leave stale pages until their TTL.
+        # Tried even while the breaker is open: a missed bump would leave stale pages until their
+        # TTL once Redis is back. Its outcome does not move the breaker, which only probes in turn.
         try:
             await self.client.incr(SEARCH_GEN_KEY)
-        except RedisError as exc:
-            self.failed(exc, state)
+        except REDIS_FAILURES as exc:
+            if self.breaker.state == CLOSED:
+                self.breaker.failure()
+            mark_degraded(state)
+            self.last_error = type(exc).__name__
+            log.warning("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
 
     async def ping(self) -> str | None:
+        """None when Redis answers; else why not ("breaker open" while the breaker skips Redis).
+
+        /readyz calls it: while the breaker is open this costs nothing, and once the retry
+        time has come the readiness probe serves as the breaker's half-open probe."""
+        if not self.breaker.allow():
+            return f"breaker {self.breaker.name}" + (f" after {self.last_error}" if self.last_error else "")
         try:
             await self.client.ping()
-            return None
-        except RedisError as exc:
-            return f"{type(exc).__name__}"
+        except REDIS_FAILURES as exc:
+            self.breaker.failure()
+            self.last_error = type(exc).__name__
+            return self.last_error
+        self.breaker.success()
+        return None
 
 
 def search_key(query: list[tuple[str, str]]) -> str:

@@ -26,6 +26,12 @@ CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["re
 DEGRADED_REQUESTS = Counter(
     "degraded_requests_total", "Requests served without a failed dependency", ["dependency"])
 RATE_LIMITED = Counter("rate_limited_requests_total", "Requests refused with 429")
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "rate_limit_fail_open_total", "Requests let through unchecked because Redis was unavailable")
+# livemax: each worker has its own breaker; the worst living one is what a dashboard must show.
+REDIS_BREAKER_STATE = Gauge("redis_breaker_state", "Redis circuit breaker: 0 closed, 1 half-open, 2 open",
+                            multiprocess_mode="livemax")
+REDIS_BREAKER_TRIPS = Counter("redis_breaker_trips_total", "Times the Redis circuit breaker opened")
 POOL_IN_USE = Gauge("db_pool_connections_in_use", "Database connections checked out",
                     multiprocess_mode="livesum")
 POOL_MAX = Gauge("db_pool_connections_max", "Database pool size limit", multiprocess_mode="livesum")

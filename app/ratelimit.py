@@ -3,8 +3,9 @@
 Each client (its API key, else its address) has a bucket of `burst` tokens
 refilled at `rate` per second. A request takes one token; an empty bucket
 answers 429 with Retry-After = seconds until the next token. When Redis is
-down the limiter lets requests through (counted as degraded): refusing all
-traffic because the cache is gone would turn a cache outage into an outage.
+down (or its circuit breaker open) the limiter lets requests through, counted in
+rate_limit_fail_open_total and as degraded: refusing all traffic because the cache
+is gone would turn a cache outage into an outage.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import hashlib
 import math
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
 
-from app.cache import Cache, mark_degraded
-from app.metrics import RATE_LIMITED
+from app.cache import REDIS_FAILURES, Cache
+from app.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
 
 # KEYS[1] bucket, KEYS[2..n] keys to read in the same call; ARGV: rate/s, burst.
 # Returns {allowed 0|1, seconds until a token, value of KEYS[2], ...} (a missing key is nil).
@@ -63,8 +63,8 @@ class RateLimiter:
 
     async def check(self, client_id: str, state, reads: tuple[str, ...] = ()) -> tuple[float | None, list | None]:
         """(seconds to wait or None when allowed, values of `reads` or None when Redis failed)."""
-        if not self.cache.available():
-            mark_degraded(state)
+        if not self.cache.available(state):
+            RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
         key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
         args = [self.rate, self.burst]
@@ -77,9 +77,11 @@ class RateLimiter:
                     (allowed, wait), *values = await pipe.execute()
             else:
                 allowed, wait, *values = await self.script(keys=[key, *reads], args=args)
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             self.cache.failed(exc, state)
+            RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
+        self.cache.succeeded()
         if int(allowed) == 1:
             return None, values
         RATE_LIMITED.inc()

@@ -53,7 +53,12 @@ class Settings(BaseSettings):
     db_pool_max: int = Field(10, ge=1, le=200)
     db_timeout_seconds: float = Field(5.0, gt=0)
     redis_timeout_seconds: float = Field(0.25, gt=0)
-    redis_retry_after_failure_seconds: float = Field(1.0, ge=0)
+    redis_breaker_threshold: int = Field(
+        5, ge=1, le=1000, description="Redis failures in a row that open the circuit breaker")
+    redis_breaker_base_seconds: float = Field(
+        0.5, ge=0, le=3600, description="first open period; doubles on each reopening")
+    redis_breaker_max_seconds: float = Field(
+        5.0, ge=0, le=3600, description="cap of the open period (before jitter)")
     retry_after_seconds: int = Field(5, ge=1)
     migrate_wait_seconds: float = Field(60.0, ge=0)
     access_log: bool = True
@@ -87,6 +92,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
+        if self.redis_breaker_max_seconds < self.redis_breaker_base_seconds:
+            raise ValueError("EVENTS_REDIS_BREAKER_MAX_SECONDS: must be at least "
+                             "EVENTS_REDIS_BREAKER_BASE_SECONDS")
         if self.redis_mode == "standalone" and len(self.redis_url) != 1:
             raise ValueError("EVENTS_REDIS_URL: standalone mode takes exactly one URL")
         if self.workers > 1 and not self.prometheus_multiproc_dir:

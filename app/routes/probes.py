@@ -21,13 +21,18 @@ async def healthz():
 
 @router.get("/readyz")
 async def readyz(svc: ServicesDep):
-    """Ready while PostgreSQL answers. Redis down only degrades (reads fall back to the database)."""
+    """Ready while PostgreSQL answers. Redis down only degrades (reads fall back to the database):
+    Kubernetes must not restart pods because the cache is gone."""
     db_problem, redis_problem = await svc.db.ping(), await svc.cache.ping()
-    checks = {"postgres": db_problem or "ok", "redis": redis_problem or "ok"}
+    checks = {"postgres": db_problem or "ok", "redis": "degraded" if redis_problem else "ok"}
+    body = {"status": "degraded" if redis_problem else "ok", "checks": checks,
+            "redis_breaker": svc.cache.breaker.name}
+    if redis_problem:
+        body["detail"] = {"redis": redis_problem}
     if db_problem:
-        return JSONBody({"status": "unavailable", "checks": checks}, status_code=503,
-                        headers={"Retry-After": str(svc.settings.retry_after_seconds)})
-    return JSONBody({"status": "degraded" if redis_problem else "ok", "checks": checks})
+        body["status"] = "unavailable"
+        return JSONBody(body, status_code=503, headers={"Retry-After": str(svc.settings.retry_after_seconds)})
+    return JSONBody(body)
 
 
 @router.get("/metrics")
