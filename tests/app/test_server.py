@@ -51,10 +51,16 @@ def test_workers_share_their_metrics_and_log_json_with_the_request_id(server):
         for i in range(30):
             # A new connection each time, so both workers get some of the requests.
             assert requests.get(f"{base}/v1/ping", headers={"X-Request-ID": f"probe-{i}"}).status_code == 200
-        text = s.get(f"{base}/metrics").text
-    count = next(line for line in text.splitlines()
-                 if line.startswith("http_request_duration_seconds_count")
-                 and 'route="/v1/ping"' in line)
+        # A request's duration is recorded just after its response is sent: the last one may lag.
+        deadline = time.monotonic() + 10
+        while True:
+            text = s.get(f"{base}/metrics").text
+            count = next(line for line in text.splitlines()
+                         if line.startswith("http_request_duration_seconds_count")
+                         and 'route="/v1/ping"' in line)
+            if float(count.split()[-1]) >= 30.0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     assert float(count.split()[-1]) == 30.0
     # Each worker reports its own pool limit (10); whichever worker serves /metrics sums both.
     pool_max = next(line for line in text.splitlines() if line.startswith("db_pool_connections_max "))
