@@ -6,8 +6,10 @@ so a copy-pasted example can never reach production.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
@@ -17,6 +19,19 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PLACEHOLDERS = ("changeme", "change-me", "change_me", "placeholder", "example", "secret",
                 "password", "dev-key", "devkey", "insecure", "xxxx", "todo")
 MIN_API_KEY_LENGTH = 16
+# Secrets that may also come from a file named by EVENTS_<NAME>_FILE (a mounted Secret),
+# so they never sit in the process environment, /proc/<pid>/environ or a crash dump.
+FILE_SETTINGS = ("database_url", "api_keys")
+
+
+def _read_secret_file(variable: str, path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValueError(f"{variable}: cannot read {path}: {reason}") from None
+    # A file written with `echo` or an editor ends in a newline that is not part of the secret.
+    return text.rstrip("\r\n")
 
 
 def _split(value: object) -> object:
@@ -65,6 +80,24 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     prometheus_multiproc_dir: str | None = Field(
         None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _values_from_files(cls, data: Any) -> Any:
+        """EVENTS_<NAME>_FILE: read the setting from that file; a value and a file are never both taken."""
+        if not isinstance(data, dict):
+            return data
+        for name in FILE_SETTINGS:
+            variable = f"EVENTS_{name.upper()}"
+            path = os.environ.get(f"{variable}_FILE")
+            if not path:
+                continue
+            if data.get(name) not in (None, ""):
+                raise ValueError(f"{variable} and {variable}_FILE are both set; "
+                                 f"set one of them (a value or a file), not both")
+            value = _read_secret_file(f"{variable}_FILE", path)
+            data = {**data, name: value.replace("\n", ",") if name == "api_keys" else value}
+        return data
 
     @field_validator("redis_url", "api_keys", mode="before")
     @classmethod

@@ -68,3 +68,54 @@ def test_serve_refuses_to_start_with_a_placeholder_key():
 def test_secrets_stay_out_of_repr():
     text = repr(Settings(**STRONG))
     assert "Zq8wX2vR7tLm" not in text and "k3y-9f8e7d6c5b4a3210" not in text
+
+
+def _file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    path.chmod(0o400)
+    return str(path)
+
+
+def test_secrets_are_read_from_files(monkeypatch, tmp_path):
+    monkeypatch.delenv("EVENTS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("EVENTS_API_KEYS", raising=False)
+    monkeypatch.setenv("EVENTS_DATABASE_URL_FILE", _file(tmp_path, "url", STRONG["database_url"] + "\n"))
+    monkeypatch.setenv("EVENTS_API_KEYS_FILE", _file(tmp_path, "keys", "k3y-9f8e7d6c5b4a3210\nsecond-key-0123456789\n"))
+    s = Settings(environment="production")
+    assert s.database_url == STRONG["database_url"]
+    assert s.api_keys == ["k3y-9f8e7d6c5b4a3210", "second-key-0123456789"]
+
+
+def test_a_placeholder_in_a_file_is_refused_like_a_value(monkeypatch, tmp_path):
+    monkeypatch.setenv("EVENTS_API_KEYS_FILE", _file(tmp_path, "keys", "changeme-changeme-123"))
+    with pytest.raises(ValidationError, match="EVENTS_API_KEYS: key #1 is a placeholder"):
+        Settings(environment="production", database_url=STRONG["database_url"])
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "API_KEYS"])
+def test_a_value_and_a_file_together_are_refused_naming_both(monkeypatch, tmp_path, name):
+    value = STRONG[name.lower()]
+    monkeypatch.setenv(f"EVENTS_{name}", value)
+    monkeypatch.setenv(f"EVENTS_{name}_FILE", _file(tmp_path, "secret", value))
+    with pytest.raises(ValidationError, match=f"EVENTS_{name} and EVENTS_{name}_FILE are both set"):
+        Settings(**{k: v for k, v in STRONG.items() if k != name.lower()})
+
+
+def test_an_unreadable_file_names_the_variable_and_the_path(monkeypatch, tmp_path):
+    missing = tmp_path / "nope"
+    monkeypatch.setenv("EVENTS_DATABASE_URL_FILE", str(missing))
+    with pytest.raises(ValidationError, match=f"EVENTS_DATABASE_URL_FILE: cannot read {missing}"):
+        Settings(api_keys=STRONG["api_keys"])
+
+
+def test_serve_stops_with_one_line_when_both_are_set(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
+    env.update(EVENTS_ENVIRONMENT="production", EVENTS_API_KEYS=STRONG["api_keys"],
+               EVENTS_DATABASE_URL=STRONG["database_url"],
+               EVENTS_DATABASE_URL_FILE=_file(tmp_path, "url", STRONG["database_url"]))
+    res = subprocess.run([sys.executable, "-m", "app", "serve"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2
+    assert "EVENTS_DATABASE_URL and EVENTS_DATABASE_URL_FILE are both set" in res.stderr
+    assert "Traceback" not in res.stderr
