@@ -11,7 +11,8 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
 from app.cache import Cache
 from app.db import Database
@@ -37,8 +38,12 @@ def valid_key(settings: Settings, key: str | None) -> bool:
     return bool(key) and any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys)
 
 
+# auto_error=False: a missing key gets the same 401 and error body as a wrong one.
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
+
+
 async def require_api_key(request: Request,
-                          x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None) -> str:
+                          x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> str:
     if not valid_key(request.app.state.services.settings, x_api_key):
         raise AppError(401, "unauthorized", "X-API-Key: missing or not a valid key")
     return x_api_key

@@ -1,19 +1,39 @@
-"""One error body everywhere: {"error": {"code", "message", "request_id"}}."""
+"""One error body everywhere: {"error": {"code", "message", "request_id"}}, documented per route."""
 
 from __future__ import annotations
 
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from app.responses import JSONBody
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.logs import request_id_var
-
+from app.models import ErrorBody
+from app.responses import JSONBody
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
           422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+_WHEN = {
+    400: "`bad_request`: the body is not UTF-8 JSON",
+    401: "`unauthorized`: X-API-Key missing or not a valid key",
+    404: "`not_found`: no such event",
+    413: "`payload_too_large`: the body is larger than EVENTS_MAX_BODY_BYTES",
+    422: "`validation_error`: bad input; the message names each field and the reason",
+    429: "`rate_limited`: this client's token bucket is empty",
+    500: "`internal_error`: a bug; quote the request id",
+    503: "`database_unavailable`: PostgreSQL is unreachable",
+}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "required": True,
+                               "schema": {"type": "integer", "minimum": 1}}}
+
+
+def documented(*statuses: int) -> dict[int | str, dict]:
+    """The `responses=` of a route that can answer these error statuses (500 is always possible)."""
+    return {status: {"model": ErrorBody, "description": _WHEN[status],
+                     **({"headers": RETRY_AFTER} if status in (429, 503) else {})}
+            for status in sorted({*statuses, 500})}
 
 
 class AppError(Exception):

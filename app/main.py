@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import __version__, errors
+from app import __version__, errors, openapi
 from app.cache import Cache, make_client
 from app.db import Database
 from app.deps import Services
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="loadline events", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     errors.install(app)
+    openapi.install(app, settings)
     app.include_router(probes.router)
     app.include_router(events.router)
     access_log = AccessLog() if settings.access_log else None

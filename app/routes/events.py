@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from app import events
 from app.cache import SEARCH_GEN_KEY, search_key
 from app.deps import ApiKeyDep, RateLimited, ServicesDep, admit
-from app.errors import AppError
-from app.models import Event, EventIn, SearchPage
+from app.errors import AppError, documented
+from app.models import MAX_SEARCH_LIMIT, Event, EventIn, SearchPage, SearchQuery
 from app.responses import JSONBody
 from app.settings import Settings
 
@@ -27,38 +26,43 @@ def _json(body: bytes, status: int = 200, headers: dict | None = None) -> Respon
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-class SearchQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    starts_at: AwareDatetime = Field(description="window start (inclusive), ISO 8601 with a zone")
-    ends_at: AwareDatetime = Field(description="window end (exclusive), ISO 8601 with a zone")
-    limit: Annotated[int, Field(ge=1, le=1000)] = 20
-    cursor: Annotated[str | None, Field(max_length=200)] = None
-
-
 def parse_search(request: Request, settings: Settings) -> tuple[SearchQuery, tuple[datetime, UUID] | None]:
     try:
         q = SearchQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
         # Same errors (and error body) as FastAPI's own query validation.
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
-    if q.ends_at <= q.starts_at:
-        raise AppError(422, "validation_error", "ends_at: must be after starts_at")
     if q.limit > settings.search_max_limit:
         raise AppError(422, "validation_error", f"limit: at most {settings.search_max_limit}")
     return q, events.decode_cursor(q.cursor) if q.cursor else None
 
 
-_SEARCH_DOC = {"parameters": [
-    {"name": name, "in": "query", "required": required, "schema": schema, "description": desc}
-    for name, required, schema, desc in (
-        ("starts_at", True, {"type": "string", "format": "date-time"}, "window start (inclusive)"),
-        ("ends_at", True, {"type": "string", "format": "date-time"}, "window end (exclusive)"),
-        ("limit", False, {"type": "integer", "minimum": 1, "default": 20}, "page size"),
-        ("cursor", False, {"type": "string"}, "next_cursor of the previous page"))]}
+def search_parameters(max_limit: int) -> list[dict]:
+    """The query parameters as SearchQuery declares them: the route parses its query itself (after
+    the cache lookup), so FastAPI cannot infer them. `limit`'s maximum is the deployment's."""
+    schema = SearchQuery.model_json_schema()
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        description = prop.pop("description", "")
+        if name == "limit":
+            prop["maximum"] = min(prop["maximum"], max_limit)
+        if "anyOf" in prop:  # `str | None`: absent, not null, on the wire
+            prop = {**next(p for p in prop.pop("anyOf") if p.get("type") != "null"), **prop}
+            prop.pop("default", None)
+        params.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                       "description": description})
+    return params
 
 
-@router.post("", status_code=201, response_model=Event, response_class=JSONBody, dependencies=[RateLimited])
+_CREATED_HEADERS = {"Location": {"description": "/v1/events/{id} of the new event", "required": True,
+                                 "schema": {"type": "string"}}}
+
+
+@router.post("", status_code=201, response_model=Event, response_class=JSONBody, dependencies=[RateLimited],
+             operation_id="create_event", description=EventIn.__doc__,
+             responses={201: {"headers": _CREATED_HEADERS}, **documented(400, 401, 413, 422, 429, 503)})
 async def create_event(event: EventIn, request: Request, svc: ServicesDep, _key: ApiKeyDep):
     async with svc.db.connection() as conn:
         created = await events.create_event(conn, **event.model_dump())
@@ -67,7 +71,9 @@ async def create_event(event: EventIn, request: Request, svc: ServicesDep, _key:
     return _json(orjson.dumps(created), 201, {"Location": f"/v1/events/{created['id']}"})
 
 
-@router.get("/search", response_model=SearchPage, response_class=JSONBody, openapi_extra=_SEARCH_DOC)
+@router.get("/search", response_model=SearchPage, response_class=JSONBody, operation_id="search_events",
+            openapi_extra={"parameters": search_parameters(MAX_SEARCH_LIMIT)},
+            responses=documented(422, 429, 503))
 async def search_events(request: Request, svc: ServicesDep):
     """Events starting in [starts_at, ends_at), keyset-paginated by (starts_at, id)."""
     db, cache = svc.db, svc.cache
@@ -84,7 +90,8 @@ async def search_events(request: Request, svc: ServicesDep):
     return _json(body)
 
 
-@router.get("/{event_id}", response_model=Event, response_class=JSONBody)
+@router.get("/{event_id}", response_model=Event, response_class=JSONBody, operation_id="get_event",
+            responses=documented(404, 422, 429, 503))
 async def get_event(event_id: UUID, request: Request, svc: ServicesDep):
     db, cache = svc.db, svc.cache
     cached = cache.event_hit(await admit(request, (cache.event_key(str(event_id)),)))

@@ -7,19 +7,23 @@ from starlette.responses import Response
 
 from app import metrics
 from app.deps import ServicesDep
+from app.errors import RETRY_AFTER, documented
+from app.models import Readiness, Status
 from app.responses import JSONBody
 
 router = APIRouter()
 _PING = b'{"status":"ok"}'
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="healthz", response_model=Status, response_class=JSONBody, responses=documented())
 async def healthz():
     """The process runs its event loop; dependencies are /readyz's business."""
     return Response(_PING, media_type="application/json")
 
 
-@router.get("/readyz")
+@router.get("/readyz", operation_id="readyz", response_model=Readiness, response_class=JSONBody, responses={
+    503: {"model": Readiness, "description": "PostgreSQL does not answer", "headers": RETRY_AFTER},
+    **documented()})
 async def readyz(svc: ServicesDep):
     """Ready while PostgreSQL answers. Redis down only degrades (reads fall back to the database):
     Kubernetes must not restart pods because the cache is gone."""
@@ -35,13 +39,16 @@ async def readyz(svc: ServicesDep):
     return JSONBody(body)
 
 
-@router.get("/metrics")
+# response_class=Response: a media type on the class would also be claimed for the JSON error answers.
+@router.get("/metrics", operation_id="metrics", response_class=Response, responses={
+    200: {"description": "Prometheus text exposition format",
+          "content": {"text/plain": {"schema": {"type": "string"}}}}, **documented()})
 async def metrics_endpoint(_request: Request):
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
 
 
-@router.get("/v1/ping")
+@router.get("/v1/ping", operation_id="ping", response_model=Status, response_class=JSONBody, responses=documented())
 async def ping():
     """Constant JSON, no dependency: the benchmark's baseline for framework + server cost."""
     return Response(_PING, media_type="application/json")

@@ -51,7 +51,7 @@ def test_missing_timezone_is_refused(client):
 def test_ends_before_start_is_refused(client):
     resp = client.post("/v1/events", json={**EVENT, "ends_at": "2030-05-01T17:00:00Z"},
                        headers={"X-API-Key": API_KEY})
-    assert_error(resp, 422, "validation_error", "ends_at must be after starts_at")
+    assert_error(resp, 422, "validation_error", "ends_at: must be after starts_at")
 
 
 def test_oversized_body_is_413(app_factory):
