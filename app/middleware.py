@@ -18,7 +18,8 @@ from app.logs import AccessLog, request_id_var
 from app.metrics import REQUEST_DURATION
 
 log = logging.getLogger("app.errors")
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+_VALID_ID = re.compile(REQUEST_ID_PATTERN)
 UNMATCHED = "<unmatched>"
 
 

@@ -7,12 +7,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.middleware import REQUEST_ID_PATTERN
 from app.routes.events import search_parameters
 from app.settings import Settings
 
 REQUEST_ID = {"X-Request-ID": {
     "description": "the client's own (1-128 characters of A-Za-z0-9._:-) or a generated one",
-    "required": True, "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}}}
+    "required": True, "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN}}}
 
 
 def install(app: FastAPI, settings: Settings) -> None:
