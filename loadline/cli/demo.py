@@ -9,35 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from loadline.cli.loadtest import gate, wide_console
-from loadline.cli.local import bring_up
-from loadline.local import env
-from loadline.local.state import read_api_key, workdir
-from loadline.profile import ProfileError
-
-
-def run_demo(stack: str, report: Path | None, duration: str | None, console: Console) -> tuple[int, Path | None]:
-    wd = workdir()
-    started = False
-    try:
-        state = bring_up(stack, wd, console)
-        started = True
-        console.print(f"local environment up: api {state['api_url']}, prometheus {state['prometheus_url']}")
-        return gate(stack=stack, host=state["api_url"], report=report, duration=duration,
-                    api_key=read_api_key(wd), console=console)
-    except (ProfileError, env.LocalError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return 2, None
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130, None
-    finally:
-        if started:
-            with console.status("local down"):
-                env.down(wd)
-            console.print("local environment down")
+from loadline.cli.console import wide_console
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +21,18 @@ def register(app: typer.Typer) -> None:
         duration: str = typer.Option(None, "--duration", help="override the profile's load.duration"),
     ) -> None:
         """Bring the local environment up, load it, judge it against its targets, bring it down."""
-        code, path = run_demo(stack, report, duration, wide_console())
-        if path is not None:
-            typer.echo(f"verdict: {path}")
-        raise typer.Exit(code)
+        from loadline.gate.demo import run_demo
+        from loadline.gate.entry import GateError
+        from loadline.local.env import LocalError
+        from loadline.profile import ProfileError
+
+        try:
+            result = run_demo(stack, wide_console(), report=report, duration=duration)
+        except (ProfileError, LocalError, GateError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        typer.echo(f"verdict: {result.path}")
+        raise typer.Exit(result.verdict.exit_code)

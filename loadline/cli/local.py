@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 
 from loadline.local import env
-from loadline.local.progress import steps
-from loadline.local.prometheus import PrometheusConfigError
+from loadline.local.bringup import bring_up
 from loadline.local.state import workdir
 from loadline.profile import ProfileError, load_profile
 
@@ -18,17 +17,6 @@ local_app = typer.Typer(help="Run a stack's topology on this machine (loopback o
                         no_args_is_help=True)
 
 WORKDIR_OPT = typer.Option(None, "--workdir", help="state directory (default .loadline/local, or LOADLINE_LOCAL_DIR)")
-
-
-def bring_up(stack: str, wd: Path, console: Console) -> dict:
-    """Shared by `local up` and `demo`: raises LocalError/ProfileError with a clear message."""
-    profile = load_profile(stack)
-    with steps(console, f"local up ({stack})") as step:
-        try:
-            state = env.up(profile, stack, wd, step)
-        except PrometheusConfigError as exc:
-            raise env.LocalError(str(exc)) from None
-    return state
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +29,7 @@ def up_cmd(stack: str = typer.Option("local", "--stack", help="stack whose profi
     """Start PostgreSQL, Redis, the API (migrated) and Prometheus; wait until all are ready."""
     console = Console()
     try:
-        state = bring_up(stack, workdir(wd), console)
+        state = bring_up(load_profile(stack), stack, workdir(wd), console)
     except (ProfileError, env.LocalError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -1,26 +1,38 @@
-"""Run the load gate (`loadline loadtest`) against a review stack and name its verdict.
+"""Run the load gate against a review stack and name its verdict.
 
-The gate is called as a command, not imported: its exit code (0 met, 1 missed, 2 could not
-run) is the contract CI relies on, and a subprocess keeps Locust's gevent patching out of
-this process.
+The gate is called as a function (`loadline.gate.entry.judge`), the same one `loadline
+loadtest` calls, so the exit code (0 met, 1 missed, 2 could not run) and the verdict are
+the command's. Locust itself runs in a child process the gate starts, which keeps its
+gevent patching out of this process.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from loadline.envs.errors import EnvError
-from loadline.envs.registry import Verdict
+from loadline.envs.registry import Verdict as VerdictName
+from loadline.gate.entry import GateError, GateOptions, judge
+from loadline.gate.verdict import Verdict
 
 URL_OUTPUTS = ("apiUrl", "api_url", "url")
 API_KEY_OUTPUTS = ("apiKey", "api_key")
-VERDICTS: dict[int, Verdict] = {0: "pass", 1: "missed"}
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """The gate's exit code, the name the registry records, and the verdict when there is one."""
+
+    code: int
+    name: VerdictName
+    verdict: Verdict | None = None
 
 
 def api_url(outputs: Mapping[str, Any], key: str | None = None) -> str | None:
@@ -32,15 +44,6 @@ def api_url(outputs: Mapping[str, Any], key: str | None = None) -> str | None:
     return None
 
 
-def gate_command(name: str, host: str, report_dir: Path, allow_remote: bool = False) -> list[str]:
-    exe = Path(sys.executable).with_name("loadline")
-    base = [str(exe)] if exe.exists() else [shutil.which("loadline") or "loadline"]
-    cmd = base + ["loadtest", "--stack", name, "--host", host, "--report", str(report_dir)]
-    if allow_remote:
-        cmd.append("--allow-remote")
-    return cmd
-
-
 def output_api_key(outputs: Mapping[str, Any] | None) -> str | None:
     for k in API_KEY_OUTPUTS:
         if outputs and isinstance(outputs.get(k), str) and outputs[k]:
@@ -49,13 +52,19 @@ def output_api_key(outputs: Mapping[str, Any] | None) -> str | None:
 
 
 def run_gate(name: str, host: str, report_dir: Path, *, api_key: str | None = None,
-             allow_remote: bool = False) -> tuple[int, Verdict]:
+             allow_remote: bool = False, console: Console | None = None) -> GateOutcome:
     """Run the gate in the foreground (its progress streams to the terminal)."""
-    env = dict(os.environ)
-    if api_key and "LOADLINE_API_KEY" not in env:
-        env["LOADLINE_API_KEY"] = api_key
+    console = console or Console()
+    # LOADLINE_API_KEY wins over the stack's output, as it does for `loadline loadtest`.
+    options = GateOptions(stack=name, host=host, report=report_dir, allow_remote=allow_remote,
+                          api_key=os.environ.get("LOADLINE_API_KEY") or api_key)
     try:
-        code = subprocess.run(gate_command(name, host, report_dir, allow_remote), env=env).returncode
+        result = judge(options, console)
+    except GateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return GateOutcome(2, "error")
     except KeyboardInterrupt:
         raise EnvError(f"gate for {name}: interrupted") from None
-    return code, VERDICTS.get(code, "error")
+    console.print(f"verdict: {result.path}", markup=False, highlight=False, soft_wrap=True)
+    return GateOutcome(result.verdict.exit_code, "pass" if result.verdict.passed else "missed",
+                       result.verdict)

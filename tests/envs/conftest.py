@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loadline.cli import env as env_cmd
+from loadline.envs import lifecycle
 from loadline.profile import REPO_ROOT, STACKS_DIR
 
 HERE = Path(__file__).resolve().parent
@@ -17,7 +17,7 @@ def home(tmp_path, monkeypatch):
     """Private state dir and stacks/ copy, PATH without pulumi, no kubeconfig."""
     stacks = tmp_path / "stacks"
     shutil.copytree(STACKS_DIR, stacks)
-    monkeypatch.setattr(env_cmd, "STACKS", stacks)
+    monkeypatch.setattr(lifecycle, "STACKS", stacks)
     monkeypatch.setenv("LOADLINE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))

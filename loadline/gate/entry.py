@@ -1,0 +1,104 @@
+"""The gate as one call: options as a user gives them, in; the typed verdict, out.
+
+`loadline loadtest`, `loadline demo` and review environments (`loadline/envs`) all come
+through `judge`, so they resolve defaults and refuse bad options the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from loadline.gate.decision import Targets
+from loadline.gate.runner import GateError, GateRun, run_gate
+from loadline.gate.summary import print_summary
+from loadline.gate.verdict import Verdict
+from loadline.local.state import read_api_key, read_state, workdir
+from loadline.profile import REPO_ROOT, Profile, ProfileError, duration_seconds, load_profile
+
+__all__ = ["GateError", "GateOptions", "GateResult", "judge", "resolve"]
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """What `loadline loadtest` accepts; None means the profile's (or the environment's) value."""
+
+    stack: str
+    host: str | None = None
+    report: Path | None = None
+    duration: str | None = None
+    users: int | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    min_rps: float | None = None
+    max_error_ratio: float | None = None
+    api_key: str | None = None
+    allow_remote: bool = False
+    local_dir: Path | None = None
+    # A caller that has already read the stack's profile passes it, so it is read once.
+    profile: Profile | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: Verdict
+    path: Path
+
+
+def _check_bounds(options: GateOptions) -> None:
+    if options.users is not None and options.users < 1:
+        raise GateError("--users: must be >= 1")
+    for opt, value in (("--p95-ms", options.p95_ms), ("--p99-ms", options.p99_ms),
+                       ("--min-rps", options.min_rps)):
+        if value is not None and value < 0:
+            raise GateError(f"{opt}: must be >= 0, got {value:g}")
+    ratio = options.max_error_ratio
+    if ratio is not None and not 0 <= ratio <= 1:
+        raise GateError(f"--max-error-ratio: must be between 0 and 1, got {ratio:g}")
+
+
+def _host_and_key(options: GateOptions) -> tuple[str, str]:
+    wd = workdir(options.local_dir)
+    host = options.host
+    if host is None:
+        state = read_state(wd)
+        if not state:
+            raise GateError("--host: not given and no local environment is up "
+                            "(run `loadline local up` or pass --host URL)")
+        host = state["api_url"]
+    api_key = options.api_key or os.environ.get("LOADLINE_API_KEY") or read_api_key(wd)
+    if not api_key:
+        raise GateError("--api-key: creates are authenticated; pass --api-key or set "
+                        "LOADLINE_API_KEY (the local environment stores one in its workdir)")
+    return host, api_key
+
+
+def resolve(options: GateOptions) -> GateRun:
+    """The run the options describe; GateError names the first bad option."""
+    try:
+        profile = options.profile or load_profile(options.stack)
+    except ProfileError as exc:
+        raise GateError(str(exc)) from None
+    try:
+        duration_s = duration_seconds(options.duration) if options.duration else None
+    except ValueError as exc:
+        raise GateError(f"--duration: {exc}") from None
+    _check_bounds(options)
+    host, api_key = _host_and_key(options)
+    targets = Targets.from_slo(profile.slo, p95_ms=options.p95_ms, p99_ms=options.p99_ms,
+                               min_rps=options.min_rps, max_error_ratio=options.max_error_ratio)
+    return GateRun(stack=options.stack, profile=profile, host=host,
+                   report_dir=(options.report or REPO_ROOT / "reports" / options.stack).resolve(),
+                   api_key=api_key, targets=targets, users=options.users, duration_s=duration_s,
+                   allow_remote=options.allow_remote)
+
+
+def judge(options: GateOptions, console: Console) -> GateResult:
+    """Resolve, load, judge and print the summary. GateError: the gate could not run (exit 2)."""
+    run = resolve(options)
+    verdict = run_gate(run, console)
+    print_summary(console, verdict)
+    return GateResult(verdict=verdict, path=run.report_dir / "verdict.json")
