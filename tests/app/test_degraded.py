@@ -61,11 +61,22 @@ def test_postgres_down_is_503_with_retry_after_and_readyz_says_so(client, postgr
 
 def test_a_201_survives_a_postgres_crash(client, postgres, redis, outage):
     made = [create(client, title=f"crash-{i}", starts_at="2033-03-01T10:00:00Z",
-                   ends_at="2033-03-01T11:00:00Z")["id"] for i in range(5)]
+                   ends_at="2033-03-01T11:00:00Z") for i in range(5)]
     outage.kill(postgres)  # SIGKILL: no clean shutdown, no checkpoint
     outage.restart(postgres)
     with redis.client() as c:
         c.flushall()  # answers must come from the database
-    for event_id in made:
-        resp = client.get(f"/v1/events/{event_id}")
+    for event in made:
+        resp = client.get(f"/v1/events/{event['id']}")
         assert resp.status_code == 200, resp.text
+        assert resp.json() == event  # the row itself survived, every field as acknowledged
+
+
+def test_a_write_right_after_a_postgres_restart_succeeds(client, postgres, outage):
+    create(client, title="before-restart")  # the pool now holds open connections
+    outage.stop(postgres)
+    outage.restart(postgres)
+    # The pooled connections died with the server: the first write must still get a 201.
+    event = create(client, title="after-restart", starts_at="2033-04-01T10:00:00Z",
+                   ends_at="2033-04-01T11:00:00Z")
+    assert client.get(f"/v1/events/{event['id']}").json() == event

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.app.conftest import API_KEY, metric
+from tests.app.conftest import API_KEY, make_settings, metric, running
 from tests.app.test_events import assert_error
 
 
@@ -29,4 +29,24 @@ def test_each_api_key_has_its_own_bucket(app_factory):
 
 def test_probes_and_metrics_are_not_limited(app_factory):
     with app_factory(rate_limit_per_second=0.5, rate_limit_burst=1) as client:
-        assert {client.get("/healthz").status_code for _ in range(5)} == {200}
+        url = "/v1/events/00000000-0000-0000-0000-000000000003"
+        client.get(url)
+        assert client.get(url).status_code == 429  # this client's bucket is empty from here on
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert [client.get(path).status_code for _ in range(3)] == [200] * 3, path
+
+
+def test_429_in_cluster_mode(database_url, redis_cluster):
+    for master in redis_cluster.masters():
+        with master.client() as c:
+            c.flushall()  # a bucket left by an earlier test would start this one empty
+    settings = make_settings(database_url, redis_cluster.url.split(","), redis_mode="cluster",
+                             rate_limit_per_second=0.5, rate_limit_burst=2)
+    with running(settings) as client:
+        degraded = metric(client, "degraded_requests_total", dependency="redis")
+        url = "/v1/events/00000000-0000-0000-0000-000000000004"
+        assert [client.get(url).status_code for _ in range(2)] == [404, 404]
+        resp = client.get(url)
+        assert_error(resp, 429, "rate_limited", "rate limit")
+        assert resp.headers["retry-after"] == "2"
+        assert metric(client, "degraded_requests_total", dependency="redis") == degraded

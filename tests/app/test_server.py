@@ -47,21 +47,28 @@ def test_workers_share_their_metrics_and_log_json_with_the_request_id(server):
     proc, base, tmp = server
     workers = psutil.Process(proc.pid).children(recursive=True)
     assert len([w for w in workers if "python" in w.name()]) >= 2
-    with requests.Session() as s:
-        for i in range(30):
+    sent = 0
+    deadline = time.monotonic() + 60
+    # Until every worker has served (each writes its own histogram file): only then have both
+    # opened their pool, and only then is the summed gauge below complete.
+    while len(_workers_that_served(tmp / "prom")) < 2:
+        assert time.monotonic() < deadline, "a worker never served a request"
+        for _ in range(10):
             # A new connection each time, so both workers get some of the requests.
-            assert requests.get(f"{base}/v1/ping", headers={"X-Request-ID": f"probe-{i}"}).status_code == 200
-        # A request's duration is recorded just after its response is sent: the last one may lag.
-        deadline = time.monotonic() + 10
-        while True:
-            text = s.get(f"{base}/metrics").text
-            count = next(line for line in text.splitlines()
-                         if line.startswith("http_request_duration_seconds_count")
-                         and 'route="/v1/ping"' in line)
-            if float(count.split()[-1]) >= 30.0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-    assert float(count.split()[-1]) == 30.0
+            resp = requests.get(f"{base}/v1/ping", headers={"X-Request-ID": f"probe-{sent}"}, timeout=10)
+            assert resp.status_code == 200
+            sent += 1
+    # A request's duration is recorded just after its response is sent: the last one may lag.
+    deadline = time.monotonic() + 10
+    while True:
+        text = requests.get(f"{base}/metrics", timeout=10).text
+        count = next(line for line in text.splitlines()
+                     if line.startswith("http_request_duration_seconds_count")
+                     and 'route="/v1/ping"' in line)
+        if float(count.split()[-1]) >= sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert float(count.split()[-1]) == float(sent)
     # Each worker reports its own pool limit (10); whichever worker serves /metrics sums both.
     pool_max = next(line for line in text.splitlines() if line.startswith("db_pool_connections_max "))
     assert float(pool_max.split()[-1]) == 20.0
@@ -73,6 +80,10 @@ def test_workers_share_their_metrics_and_log_json_with_the_request_id(server):
     # Helpers (multiprocessing's resource tracker) may take a moment after the parent exits.
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not [p for p in alive if _still_running(p)]
+
+
+def _workers_that_served(prom_dir) -> set[str]:
+    return {p.stem.rsplit("_", 1)[1] for p in prom_dir.glob("histogram_*.db")}
 
 
 def _still_running(p: psutil.Process) -> bool:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from loadline.envs import lifecycle
-from loadline.profile import REPO_ROOT, STACKS_DIR
+from loadline.profile import STACKS_DIR
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,6 +52,4 @@ def fake_cli(home, monkeypatch):
 @pytest.fixture
 def deployable(fake_cli):
     """fake_cli, for tests that run `up`: the fake checks, like pulumi, that `main` exists."""
-    if not (REPO_ROOT / "__main__.py").exists():
-        pytest.skip("the Pulumi program (__main__.py) is not in this checkout yet; up needs it")
     return fake_cli

@@ -4,7 +4,8 @@ It answers the commands the Automation API issues for create-or-select, up, stac
 stack history, destroy and stack rm, and checks what the real CLI would need from the
 workspace: a Pulumi.yaml whose `main` exists and whose stack config directory holds
 Pulumi.<stack>.yaml (resolved as the CLI does, relative to the Pulumi.yaml). Every call is
-appended to $FAKE_PULUMI_LOG as JSON. $FAKE_PULUMI_FAIL=up|destroy makes that command fail.
+appended to $FAKE_PULUMI_LOG as JSON. $FAKE_PULUMI_FAIL=up|destroy makes that command fail;
+destroy:<stack> fails the destroy of that stack only.
 """
 
 import json
@@ -85,7 +86,7 @@ def main(argv: list[str]) -> None:
                            "environment": {}, "config": {}, "result": "succeeded", "version": 1}]))
     elif argv[:1] == ["destroy"]:
         check_workspace(stack_arg(argv))
-        if failing == "destroy":
+        if failing in ("destroy", f"destroy:{stack_arg(argv)}"):
             fail("destroy failed")
         print("Resources: - 42 deleted")
     elif argv[:2] == ["stack", "rm"]:

@@ -235,6 +235,25 @@ def test_gc_destroys_only_expired(deployable):
     assert len(destroyed) == 1 and destroyed[0][-2:] == ["--stack", "drop"]
 
 
+def test_gc_goes_on_past_one_failed_destroy(deployable, monkeypatch):
+    for name in ("stuck", "gone", "keep"):
+        assert run("up", name, "--no-gate").exit_code == 0
+    for name, minutes in (("stuck", 10), ("gone", 5)):
+        r = Registry().get(name)
+        r.expires = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+        Registry().save(r)
+    monkeypatch.setenv("FAKE_PULUMI_FAIL", "destroy:stuck")
+    result = run("gc")
+    assert result.exit_code == 2, result.output
+    assert "gc: 1 of 2 expired env(s) not removed: stuck" in result.output
+    assert "gone: destroyed and removed" in result.output
+    assert sorted(r.name for r in Registry().all()) == ["keep", "stuck"]
+    assert (deployable / "stacks" / "Pulumi.stuck.yaml").exists()
+    assert not (deployable / "stacks" / "Pulumi.gone.yaml").exists()
+    destroyed = [c["argv"][-1] for c in calls(deployable) if c["argv"][0] == "destroy"]
+    assert destroyed == ["stuck", "gone"]  # oldest expiry first, and the failure did not stop gc
+
+
 def test_failed_destroy_keeps_the_record(deployable, monkeypatch):
     assert run("up", "pr-5", "--no-gate").exit_code == 0
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "destroy")

@@ -73,7 +73,8 @@ def test_zero_max_error_ratio_refuses_a_single_failure():
 def test_no_requests_is_a_miss_not_a_pass():
     targets = Targets(p95_ms=200, min_rps=0, max_error_ratio=1)
     d = decide(targets, stats(requests=0, rps=0, p95=0, p99=0))
-    assert not d.passed and "no request completed" in d.failures[0]
+    assert d.passed is False
+    assert d.failures == ["overall: no request completed, nothing to judge"]
 
 
 def test_every_miss_is_described():
@@ -87,3 +88,46 @@ def test_overrides_replace_profile_values_only_when_given():
     t = Targets.from_slo(slo, p95_ms=0.001)
     assert t.p95_ms == 0.001
     assert (t.min_rps, t.max_error_ratio, t.p99_ms) == (slo.min_rps, slo.max_error_ratio, slo.p99_ms)
+
+
+@pytest.mark.parametrize("field, value", [("p95_ms", 7.5), ("p99_ms", 9.5), ("min_rps", 3.25),
+                                          ("max_error_ratio", 0.125)])
+def test_each_override_replaces_its_own_target_only(field, value):
+    slo = load_profile("local").slo
+    expected = {"p95_ms": slo.p95_ms, "p99_ms": slo.p99_ms, "min_rps": slo.min_rps,
+                "max_error_ratio": slo.max_error_ratio, field: value}
+    assert Targets.from_slo(slo, **{field: value}).as_dict() == expected
+
+
+def test_no_override_keeps_the_profile():
+    slo = load_profile("local").slo
+    assert Targets.from_slo(slo) == Targets(p95_ms=slo.p95_ms, p99_ms=slo.p99_ms, min_rps=slo.min_rps,
+                                            max_error_ratio=slo.max_error_ratio)
+
+
+def test_a_zero_override_is_a_value_not_a_missing_one():
+    slo = load_profile("local").slo
+    t = Targets.from_slo(slo, min_rps=0, max_error_ratio=0)
+    assert (t.min_rps, t.max_error_ratio) == (0, 0)
+
+
+def test_endpoint_stats_as_dict_rounds_for_the_verdict():
+    s = EndpointStats(requests=3, failures=1, p50_ms=1.5, p95_ms=2.5, p99_ms=3.5, rps=12.3456)
+    assert s.as_dict() == {"requests": 3, "failures": 1, "p50_ms": 1.5, "p95_ms": 2.5, "p99_ms": 3.5,
+                           "rps": 12.35, "error_ratio": 0.333333}
+
+
+def test_error_ratio_of_no_requests_is_zero():
+    assert EndpointStats(requests=0, failures=0, p50_ms=0, p95_ms=0, p99_ms=0, rps=0).error_ratio == 0.0
+
+
+def test_every_miss_is_described_in_order():
+    d = decide(TARGETS, stats(p95=300, p99=500, rps=10, failures=500, endpoints={"GET /a": ep(p95=300)}))
+    assert d.passed is False
+    assert d.failures == [
+        "overall: p95 300 ms exceeds target 200 ms",
+        "overall: p99 500 ms exceeds target 400 ms",
+        "GET /a: p95 300 ms exceeds target 200 ms",
+        "overall: throughput 10.00 rps is below target 50 rps",
+        "overall: error ratio 0.5000 (500/1000) exceeds target 0.01",
+    ]

@@ -1,4 +1,8 @@
-"""`loadline demo`: up, gate, down; its last line names the verdict and nothing is left running."""
+"""`loadline demo`: up, gate, down; its last line names the verdict and nothing is left running.
+
+Whether this machine meets the `local` targets is not the question here (a busy machine
+would fail it): the exit code must agree with the verdict it wrote.
+"""
 
 import json
 import os
@@ -16,7 +20,7 @@ LOADLINE = str(Path(sys.executable).parent / "loadline")
 
 
 @pytest.mark.slow
-def test_demo_passes_and_leaves_nothing(tmp_path):
+def test_demo_judges_and_leaves_nothing(tmp_path):
     root = Path(tempfile.mkdtemp(prefix="loadline-test-demo-", dir="/tmp"))
     root.chmod(0o755)
     wd = root / "local"
@@ -24,12 +28,13 @@ def test_demo_passes_and_leaves_nothing(tmp_path):
         res = subprocess.run([LOADLINE, "demo", "--duration", "10s", "--report", str(tmp_path)],
                              capture_output=True, text=True, timeout=240,
                              env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})
-        # Whether the targets are met depends on this machine's load; the plumbing does not.
-        assert res.returncode in (0, 1), res.stdout + res.stderr
+        assert res.returncode in (0, 1), res.stdout + res.stderr  # judged, whatever the outcome
         assert res.stdout.strip().splitlines()[-1] == f"verdict: {tmp_path / 'verdict.json'}"
         verdict = json.loads((tmp_path / "verdict.json").read_text())
+        assert verdict["stack"] == "local" and verdict["measured"]["requests"] > 0
         assert res.returncode == (0 if verdict["passed"] else 1)
-        assert verdict["measured"]["requests"] > 0
+        assert (verdict["failures"] == []) is verdict["passed"]
+        assert "local environment down" in res.stdout
         assert processes_of(wd) == []
     finally:
         from loadline.local import env

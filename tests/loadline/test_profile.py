@@ -81,3 +81,146 @@ def test_cli_profile_exit_codes():
     assert ok.exit_code == 0 and '"shards": 3' in ok.output
     bad = runner.invoke(app, ["profile", "nope"])
     assert bad.exit_code == 2 and "no stack file" in bad.output
+
+
+def _check(mutate, stack: str = "dev"):
+    data = copy.deepcopy(_raw(stack))
+    mutate(data)
+    return validate_profile(stack, data)
+
+
+def _set(path: str, **values):
+    def mutate(d):
+        node = d
+        for part in path.split("."):
+            node = node[part]
+        node.update(values)
+    return mutate
+
+
+@pytest.mark.parametrize("requests, limits, ok", [
+    ({"memory": "256Mi"}, {"memory": "256Mi"}, True),      # equal meets the limit
+    ({"memory": "257Mi"}, {"memory": "256Mi"}, False),
+    ({"memory": "1Gi"}, {"memory": "1024Mi"}, True),       # units are compared by value
+    ({"memory": "1025Mi"}, {"memory": "1Gi"}, False),
+    ({"memory": "1G"}, {"memory": "1Gi"}, True),           # 10^9 < 2^30
+    ({"memory": "1Gi"}, {"memory": "1G"}, False),
+    ({"cpu": "500m"}, {"cpu": "500m"}, True),
+    ({"cpu": "501m"}, {"cpu": "500m"}, False),
+    ({"cpu": "0.5"}, {"cpu": "500m"}, True),
+    ({"cpu": "1.5"}, {"cpu": "1"}, False),
+])
+def test_requests_within_limits_at_the_boundary(requests, limits, ok):
+    def mutate(d):
+        d["api"]["resources"]["requests"].update(requests)
+        d["api"]["resources"]["limits"].update(limits)
+    if ok:
+        _check(mutate)
+    else:
+        part = "cpu" if "cpu" in requests else "memory"
+        with pytest.raises(ProfileError, match=f"api.resources: requests.{part} .* exceeds limits.{part}"):
+            _check(mutate)
+
+
+@pytest.mark.parametrize("values, reason", [
+    ({"shards": 3}, "standalone mode takes shards: 1 and replicasPerShard: 0"),
+    ({"replicasPerShard": 1}, "standalone mode takes shards: 1 and replicasPerShard: 0"),
+])
+def test_standalone_redis_takes_one_shard_and_no_replicas(values, reason):
+    with pytest.raises(ProfileError, match=f"redis: {reason}"):
+        _check(_set("redis", **values))
+
+
+def test_cluster_redis_needs_three_shards_exactly_at_the_boundary():
+    assert _check(_set("redis", mode="cluster", shards=3, replicasPerShard=1)).redis.nodes == 6
+    with pytest.raises(ProfileError, match="redis: cluster mode needs shards >= 3 .*got 2"):
+        _check(_set("redis", mode="cluster", shards=2))
+
+
+def test_hpa_min_equal_to_max_is_valid():
+    assert _check(_set("api.hpa", minReplicas=3, maxReplicas=3)).api.hpa.max_replicas == 3
+
+
+def test_p99_equal_to_p95_is_valid():
+    assert _check(_set("slo", p95Ms=200, p99Ms=200)).slo.p99_ms == 200
+
+
+@pytest.mark.parametrize("mutate, key, reason", [
+    (lambda d: d["postgres"].update(externalUrlSecret="dbUrl"), "postgres", "externalUrlSecret is only for external mode"),
+    (lambda d: d["postgres"].pop("backup"), "postgres", "inCluster mode needs backup"),
+    (lambda d: d["postgres"].update(mode="external", externalUrlSecret="dbUrl"), "postgres",
+     "external mode takes no storage, tuning, backup, resources"),
+    (lambda d: d["postgres"]["tuning"].update(workMem="4 MB"), "postgres.tuning.workMem", "PostgreSQL memory setting"),
+    (lambda d: d["postgres"]["backup"].update(schedule="daily"), "postgres.backup.schedule", "5-field cron"),
+    (lambda d: d["redis"]["persistence"].update(size="big"), "redis.persistence.size", "storage quantity"),
+    (lambda d: d["api"]["resources"]["requests"].update(cpu="fast"), "api.resources.requests.cpu", "CPU quantity"),
+    (lambda d: d["image"].update(tag=""), "image.tag", "pinned version"),
+], ids=["url-in-cluster", "missing-backup", "external-extra", "work-mem", "cron", "size", "cpu", "empty-tag"])
+def test_more_invalid_profiles(mutate, key, reason):
+    with pytest.raises(ProfileError, match=f"{key}: .*{reason}"):
+        _check(mutate)
+
+
+def test_external_postgres_with_a_secret_is_valid():
+    def mutate(d):
+        d["postgres"] = {"mode": "external", "externalUrlSecret": "dbUrl"}
+    assert _check(mutate).postgres.external_url_secret == "dbUrl"
+
+
+def test_operator_monitoring_with_a_release_is_valid():
+    assert _check(_set("monitoring", mode="operator", operatorRelease="kps")).monitoring.operator_release == "kps"
+
+
+@pytest.mark.parametrize("value, seconds", [("90s", 90), ("5m", 300), ("24h", 86400)])
+def test_load_duration_in_seconds(value, seconds):
+    assert _check(_set("load", duration=value)).load.duration_s == seconds
+
+
+@pytest.mark.parametrize("value, expected", [("250m", 250), ("1", 1000), ("1.5", 1500), ("0.0005", 0)])
+def test_cpu_millicores(value, expected):
+    from loadline.profile import cpu_millicores
+    assert cpu_millicores(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [("256Mi", 256 * 2**20), ("1Gi", 2**30), ("1G", 10**9),
+                                             ("512", 512), ("2Ki", 2048), ("3K", 3000), ("1Ti", 2**40),
+                                             ("1T", 10**12), ("5M", 5 * 10**6)])
+def test_memory_bytes(value, expected):
+    from loadline.profile import memory_bytes
+    assert memory_bytes(value) == expected
+
+
+def test_image_ref_joins_repository_and_tag():
+    p = load_profile("dev")
+    assert p.image.ref == f"{p.image.repository}:{p.image.tag}"
+
+
+def test_one_problem_is_reported_on_one_line():
+    with pytest.raises(ProfileError) as info:
+        _check(_set("api", workers=0))
+    assert str(info.value) == ("invalid profile for stack 'dev': api.workers: "
+                               "Input should be greater than or equal to 1")
+
+
+def test_a_profile_that_is_not_a_mapping_is_refused():
+    with pytest.raises(ProfileError, match=r"\(profile\): must be a mapping, got list"):
+        validate_profile("dev", [1, 2])
+
+
+def test_a_list_index_is_shown_in_brackets():
+    from loadline.profile import _key_path
+    assert _key_path(("api", "hpa", 0, "x")) == "api.hpa[0].x"
+    assert _key_path(()) == "(profile)"
+
+
+def test_stack_file_problems_are_profile_errors(tmp_path):
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: [unclosed\n")
+    (tmp_path / "Pulumi.noconfig.yaml").write_text("encryptionsalt: x\n")
+    (tmp_path / "Pulumi.nokey.yaml").write_text("config:\n  other:key: 1\n")
+    with pytest.raises(ProfileError, match=r"\(file\): Pulumi.broken.yaml is not valid YAML"):
+        load_profile("broken", tmp_path)
+    with pytest.raises(ProfileError, match="config: Pulumi.noconfig.yaml has no `config:` mapping"):
+        load_profile("noconfig", tmp_path)
+    with pytest.raises(ProfileError, match="loadline:profile: key is missing from the stack's config"):
+        load_profile("nokey", tmp_path)
+    assert available_stacks(tmp_path) == ["broken", "noconfig", "nokey"]

@@ -42,3 +42,47 @@ def test_allowed_registries():
     assert images_pinned(_image("ghcr.io/acme/web:1.0"), ctx) == []
     msgs = images_pinned(_image("docker.io/evil/web:1.0"), ctx)
     assert msgs and "not from an allowed registry" in msgs[0]
+
+
+@pytest.mark.parametrize("ref, allowed", [
+    ("ghcr.io/acme/web:1.0", True),
+    ("ghcr.io/acme/team/web:1.0", True),
+    ("ghcr.io/acme-evil/web:1.0", False),   # a prefix of the name, not of the path
+    ("ghcr.io/acmeweb:1.0", False),
+    ("ghcr.io/other/web:1.0", False),
+    ("docker.io/acme/web:1.0", False),
+])
+def test_allowed_repository_prefix_stops_at_a_path_boundary(ref, allowed):
+    msgs = images_pinned(_image(ref), Context(allowed_registries=("ghcr.io/acme",)))
+    assert (msgs == []) is allowed, msgs
+
+
+@pytest.mark.parametrize("entry", ["ghcr.io/acme", "ghcr.io/acme/"])
+def test_an_allowed_entry_with_a_trailing_slash_means_the_same(entry):
+    ctx = Context(allowed_registries=(entry,))
+    assert images_pinned(_image("ghcr.io/acme/web:1.0"), ctx) == []
+    assert images_pinned(_image("ghcr.io/acme-evil/web:1.0"), ctx) != []
+
+
+def test_a_bare_registry_allows_everything_it_hosts():
+    ctx = Context(allowed_registries=("ghcr.io", "docker.io/library"))
+    assert images_pinned(_image("ghcr.io/anyone/web:1.0"), ctx) == []
+    assert images_pinned(_image("redis:7.2.5"), ctx) == []
+    assert images_pinned(_image("quay.io/anyone/web:1.0"), ctx) != []
+
+
+def test_the_allowlist_message_names_the_image_and_the_list():
+    ctx = Context(allowed_registries=("ghcr.io/acme", "quay.io/acme"))
+    assert images_pinned(_image("ghcr.io/acme-evil/web:1.0"), ctx) == [
+        "container web image 'ghcr.io/acme-evil/web:1.0' is not from an allowed registry "
+        "(ghcr.io/acme, quay.io/acme)"]
+
+
+def test_an_unpinned_image_from_a_foreign_registry_reports_both():
+    msgs = images_pinned(_image("quay.io/x/web"), Context(allowed_registries=("ghcr.io/acme",)))
+    assert len(msgs) == 2 and "has no tag" in msgs[0] and "allowed registry" in msgs[1]
+
+
+def test_a_container_without_image_is_reported_and_a_computed_one_is_not():
+    assert images_pinned(_image(None), Context()) == ["container web has no image"]
+    assert images_pinned(_image(42), Context()) == []

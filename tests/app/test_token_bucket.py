@@ -1,0 +1,130 @@
+"""The Lua token bucket itself, on a real Redis: refill, the burst cap, expiry, the reads it carries.
+
+A bucket's state is set directly (`t` tokens at Redis time `ts`) so refill and the cap are
+checked without sleeping: the script computes elapsed time from Redis's own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from app.cache import Cache
+from app.ratelimit import TOKEN_BUCKET, RateLimiter, retry_after
+from app.settings import Settings
+
+KEY = "ratelimit:test-bucket"
+
+
+@pytest.fixture
+def r(redis):
+    with redis.client() as c:
+        c.flushall()
+        yield c
+
+
+def take(r, rate: float, burst: int, *reads: str) -> tuple[int, float, list]:
+    allowed, wait, *values = r.eval(TOKEN_BUCKET, 1 + len(reads), KEY, *reads, rate, burst)
+    return int(allowed), float(wait), values
+
+
+def redis_now(r) -> float:
+    sec, usec = r.time()
+    return sec + usec / 1e6
+
+
+def set_bucket(r, tokens: float, age_s: float) -> None:
+    r.hset(KEY, mapping={"t": tokens, "ts": redis_now(r) - age_s})
+
+
+def test_a_new_bucket_holds_burst_tokens_then_refuses(r):
+    assert [take(r, 1, 3)[0] for _ in range(4)] == [1, 1, 1, 0]
+
+
+def test_an_empty_bucket_waits_for_one_token_at_the_rate(r):
+    set_bucket(r, 0, 0)
+    allowed, wait, _ = take(r, 4, 10)
+    assert allowed == 0
+    assert wait == pytest.approx(0.25, abs=0.01)  # one token at 4/s
+
+
+def test_tokens_refill_at_the_rate(r):
+    set_bucket(r, 0, 2.5)  # 2.5 s at 2/s: 5 tokens back
+    assert [take(r, 2, 100)[0] for _ in range(6)] == [1, 1, 1, 1, 1, 0]
+
+
+def test_refill_never_exceeds_the_burst(r):
+    set_bucket(r, 0, 3600)  # an hour idle at 10/s would be 36000 tokens without the cap
+    assert [take(r, 10, 3)[0] for _ in range(4)] == [1, 1, 1, 0]
+
+
+def test_a_full_bucket_stays_at_the_cap(r):
+    set_bucket(r, 3, 60)
+    assert [take(r, 10, 3)[0] for _ in range(4)] == [1, 1, 1, 0]
+
+
+def test_the_bucket_expires_once_it_would_be_full_again(r):
+    take(r, 0.5, 3)
+    # Refilling 3 tokens at 0.5/s takes 6 s; the key lives one second more, then Redis drops it.
+    assert r.ttl(KEY) == 7
+    take(r, 100, 3)
+    assert r.ttl(KEY) == 2  # ceil(3 / 100) + 1
+
+
+def test_the_state_is_stored_with_the_redis_clock(r):
+    take(r, 1, 5)
+    tokens, ts = r.hmget(KEY, "t", "ts")
+    assert float(tokens) == 4
+    assert abs(float(ts) - redis_now(r)) < 5
+
+
+def test_reads_ride_along_with_the_token(r):
+    r.set("a", b"1")
+    assert take(r, 1, 2, "a", "missing")[2] == [b"1", None]
+
+
+@pytest.mark.parametrize("wait, header", [(0.001, "1"), (1.0, "1"), (1.01, "2"), (2.0, "2")])
+def test_retry_after_rounds_up_to_whole_seconds(wait, header):
+    assert retry_after(wait) == header
+
+
+def _limiter(url: str, **settings) -> RateLimiter:
+    s = Settings(environment="development", database_url="postgresql://unused/db", redis_url=[url],
+                 api_keys=["k" * 16], redis_retry_after_failure_seconds=30, **settings)
+    from app.cache import make_client
+    return RateLimiter(Cache(s, make_client(s)), rate=1, burst=2)
+
+
+def test_limiter_returns_wait_and_reads(redis, r):
+    async def go():
+        limiter = _limiter(redis.url)
+        state = SimpleNamespace()
+        r.set("x", b"v")
+        try:
+            got = [await limiter.check("client-a", state, ("x",)) for _ in range(3)]
+        finally:
+            await limiter.cache.client.aclose()
+        return got, state
+    got, state = asyncio.run(go())
+    assert got[0] == (None, [b"v"]) and got[1] == (None, [b"v"])
+    wait, values = got[2]
+    assert 0.9 < wait <= 1.0 and values == [b"v"]
+    assert not getattr(state, "degraded_redis", False)
+
+
+def test_limiter_lets_requests_through_while_redis_is_down(redis, outage):
+    async def go():
+        limiter = _limiter(redis.url, redis_timeout_seconds=0.5)
+        try:
+            outage.stop(redis)
+            first, s1 = await limiter.check("c", SimpleNamespace()), None
+            state = SimpleNamespace()
+            second = await limiter.check("c", state)  # backing off: Redis is not even tried
+            return first, second, state
+        finally:
+            await limiter.cache.client.aclose()
+    first, second, state = asyncio.run(go())
+    assert first == (None, None) and second == (None, None)
+    assert state.degraded_redis is True
