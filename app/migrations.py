@@ -45,6 +45,8 @@ async def wait_for_database(url: str, timeout_s: float) -> asyncpg.Connection:
             return await asyncpg.connect(url, timeout=5)
         except (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError,
                 asyncpg.PostgresConnectionError) as exc:
+            if last is None:  # once: an operator sees why the job has not finished yet
+                log.info("waiting for the database", extra={"error": f"{type(exc).__name__}: {exc}"})
             last = exc
         if time.monotonic() >= deadline:
             raise MigrationError(f"database not reachable after {timeout_s:g} s: "

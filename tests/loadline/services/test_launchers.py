@@ -31,10 +31,21 @@ def test_postgres_refuses_a_wrong_password(postgres):
     assert "password authentication failed" in res.stderr
 
 
-def test_redis_answers_and_keeps_data_until_stopped(redis):
-    with redis.client() as c:
-        c.set("launcher-test", "1")
-        assert c.get("launcher-test") == b"1"
+def test_redis_answers_and_keeps_data_until_stopped(tmp_path):
+    r = start_redis(tmp_path / "redis")
+    try:
+        with r.client() as c:
+            c.set("launcher-test", "1")
+            assert c.get("launcher-test") == b"1"
+        r.stop()
+        assert not r.running and port_is_free(r.port)
+        with pytest.raises(redis_sync.ConnectionError), r.client() as c:
+            c.ping()
+        r.start()  # same port, and a server with no persistence starts empty
+        with r.client() as c:
+            assert c.get("launcher-test") is None
+    finally:
+        stop_all(tmp_path / "redis")
 
 
 def test_cluster_has_three_masters_with_a_replica_each(redis_cluster):
