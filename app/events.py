@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -61,6 +61,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         ts, eid = orjson.loads(raw)
-        return datetime.fromisoformat(ts), UUID(eid)
-    except (binascii.Error, ValueError, TypeError) as exc:
+        if not isinstance(ts, str) or not isinstance(eid, str):
+            raise TypeError("cursor parts are strings")
+        after = datetime.fromisoformat(ts)
+        # A crafted cursor must not reach PostgreSQL with an instant its client cannot encode (500).
+        if after.tzinfo is None:
+            raise ValueError("cursor time without a zone")
+        after.astimezone(UTC)
+        return after, UUID(eid)
+    except (binascii.Error, ValueError, TypeError, OverflowError) as exc:
         raise AppError(422, "validation_error", "cursor: not a cursor returned by this API") from exc

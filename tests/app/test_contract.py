@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import UTC, datetime
@@ -107,6 +108,30 @@ def test_instants_written_by_postgresql_come_back_as_rfc3339(client, postgres, s
     assert got.status_code == 200, got.text
     for field in ("starts_at", "ends_at"):
         assert epoch(instant(got.json()[field])) == stored_epoch(postgres, event_id, field)
+
+
+@pytest.mark.parametrize("content", [
+    ["0001-01-01T00:00:00+05:00", "00000000-0000-0000-0000-000000000000"],   # year 0 in UTC
+    ["9999-12-31T23:00:00-05:00", "00000000-0000-0000-0000-000000000000"],   # year 10000 in UTC
+    ["2031-03-01T00:00:00", "00000000-0000-0000-0000-000000000000"],         # no zone
+    ["2031-03-01T00:00:00Z", 1],
+    [1, "00000000-0000-0000-0000-000000000000"],
+])
+def test_a_crafted_cursor_is_422_naming_cursor(client, content):
+    cursor = base64.urlsafe_b64encode(json.dumps(content).encode()).decode().rstrip("=")
+    params = {"starts_at": "2031-01-01T00:00:00Z", "ends_at": "2031-12-01T00:00:00Z", "cursor": cursor}
+    assert_error(client.get("/v1/events/search", params=params), 422, "validation_error", "cursor: ")
+
+
+def test_a_cursor_at_the_edge_of_the_range_still_pages(client, postgres):
+    postgres.psql("INSERT INTO events (title, venue, starts_at, ends_at, capacity) SELECT 'edge', 'hall', "
+                  "'0001-01-01 12:00:00+00', '0001-01-01 13:00:00+00', 1 FROM generate_series(1, 3)")
+    window = {"starts_at": "0001-01-02T00:00:00+23:59", "ends_at": "0001-01-02T00:00:00Z", "limit": 2}
+    first = client.get("/v1/events/search", params=window).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = client.get("/v1/events/search", params={**window, "cursor": first["next_cursor"]})
+    assert second.status_code == 200, second.text
+    assert len(second.json()["items"]) >= 1
 
 
 def test_capacity_written_as_a_whole_float_is_an_integer(client):
