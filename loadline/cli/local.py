@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from loadline.local import env
+from loadline.local import status as local_status
 from loadline.local.bringup import bring_up
 from loadline.local.state import workdir
 from loadline.profile import ProfileError, load_profile
@@ -40,23 +41,14 @@ def up_cmd(stack: str = typer.Option("local", "--stack", help="stack whose profi
 @local_app.command("status")
 def status_cmd(as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
                wd: Path = WORKDIR_OPT) -> None:
-    """Show each component's URL and whether it answers; exit 1 when something is down."""
-    state = env.status(workdir(wd))
-    if state is None:
-        if as_json:
-            typer.echo(json.dumps({"up": False, "api_url": None, "prometheus_url": None, "components": {}}))
-        else:
-            typer.echo("local environment: not running")
-        raise typer.Exit(1)
+    """Show each component's URL, whether it answers and, when not, why; exit 1 when something is down."""
+    state = local_status.status(workdir(wd))
     if as_json:
         typer.echo(json.dumps(state, indent=2))
     else:
-        console = Console()
-        console.print(f"local environment ({state['stack']}) in {state['workdir']}")
-        for name, comp in state["components"].items():
-            mark = "[green]up[/]" if comp["up"] else "[red]down[/]"
-            where = comp["url"] if name not in ("postgres",) else f"127.0.0.1:{comp['port']}"
-            console.print(f"  {name:<11} {mark:<20} {where}")
+        console = Console(highlight=False)
+        for line in local_status.summary_lines(state):
+            console.print(line)
     raise typer.Exit(0 if state["up"] else 1)
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 
@@ -194,51 +192,6 @@ def _start_exporters(wd: Path, *, redis_urls: list[str], db_url: str) -> tuple[l
                            dict(os.environ))
                      for i, url in enumerate(redis_urls)]
     return redis_targets, start("postgres", exporters.postgres_command, exporters.postgres_env(db_url))
-
-
-def _tcp_open(url: str) -> bool:
-    """Any of the (comma-separated) URLs' host:port accepts a connection."""
-    for part in url.split(","):
-        p = urlsplit(part.strip())
-        try:
-            with socket.create_connection((p.hostname, p.port), timeout=1):
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def _api_scraped(prom_url: str) -> bool:
-    try:
-        targets = requests.get(f"{prom_url}/api/v1/targets", timeout=2).json()["data"]["activeTargets"]
-    except (requests.RequestException, ValueError, KeyError):
-        return False
-    return any(t["labels"].get("job") == "loadline-api" and t["health"] == "up" for t in targets)
-
-
-def status(wd: Path) -> dict | None:
-    """The recorded state with each component's live health, or None when nothing is up."""
-    state = read_state(wd)
-    if state is None:
-        return None
-    c = state["components"]
-    c["postgres"]["up"] = _tcp_open(c["postgres"]["url"])
-    c["redis"]["up"] = _tcp_open(c["redis"]["url"])
-    c["api"]["up"] = processes.alive(wd, "api") and _http_ok(f"{state['api_url']}/readyz")
-    c["prometheus"]["up"] = processes.alive(wd, "prometheus") and _http_ok(f"{state['prometheus_url']}/-/ready")
-    if "exporters" in c:
-        recorded = [n for n in processes.names(wd) if n.startswith(EXPORTER_PREFIX)]
-        c["exporters"]["up"] = bool(recorded) and all(processes.alive(wd, n) for n in recorded)
-    c["prometheus"]["scraping_api"] = c["prometheus"]["up"] and _api_scraped(state["prometheus_url"])
-    state["up"] = all(comp["up"] for comp in c.values())
-    return state
 
 
 def down(wd: Path) -> list[str]:
