@@ -16,6 +16,7 @@ import yaml
 from loadline.local import env, exporters, processes
 from loadline.local import prometheus as prom
 from loadline.local.state import read_api_key
+from loadline.local.status import NOT_RUNNING, status
 from loadline.profile import load_profile
 from loadline.services import stop_all
 from tests.local.helpers import processes_of
@@ -93,7 +94,7 @@ def test_failed_up_leaves_nothing_behind(wd, monkeypatch):
     with pytest.raises(env.LocalError, match="Prometheus exited before it was ready"):
         env.up(load_profile("local"), "local", wd, lambda _step: None)
     assert processes_of(wd) == []
-    assert env.status(wd) is None
+    assert status(wd) == NOT_RUNNING
 
 
 def test_missing_exporter_is_named_and_nothing_is_left(wd, monkeypatch):
@@ -101,7 +102,7 @@ def test_missing_exporter_is_named_and_nothing_is_left(wd, monkeypatch):
     with pytest.raises(env.LocalError, match=r"not installed: prometheus-redis-exporter; run `make setup`"):
         env.up(load_profile("local"), "local", wd, lambda _step: None)
     assert processes_of(wd) == []
-    assert env.status(wd) is None
+    assert status(wd) == NOT_RUNNING
 
 
 def test_second_up_is_refused_while_one_is_recorded(wd):
