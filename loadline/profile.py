@@ -256,12 +256,27 @@ class Monitoring(_Model):
         return self
 
 
+class FaultTargets(_Model):
+    """What the gate holds the stack to while it injects a fault (`loadline loadtest --fault`).
+
+    Lost writes are not a setting: an acknowledged write is never lost, whatever the fault.
+    """
+
+    max_error_ratio: float = Field(
+        0.001, ge=0, le=1,
+        description="failed/total from the fault's start until the run ends, for faults the service must absorb")
+    max_recovery_seconds: float = Field(
+        5, ge=0, le=3600,
+        description="from the end of the fault until error ratio and p95 are back under slo targets")
+
+
 class Slo(_Model):
     p95_ms: float = Field(gt=0, le=60000)
     p99_ms: float | None = Field(None, gt=0, le=60000)
     min_rps: float = Field(ge=0)
     max_error_ratio: float = Field(ge=0, le=1)
     availability: float = Field(gt=0, lt=1, description="e.g. 0.999")
+    faults: FaultTargets = Field(default_factory=FaultTargets)
 
     @model_validator(mode="after")
     def _order(self) -> "Slo":

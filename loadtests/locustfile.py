@@ -6,7 +6,10 @@ LOADLINE_API_KEY set (the data is then seeded at test start).
 
 Environment: LOADLINE_STAGES (JSON stages list, see loadtests/stages.py),
 LOADLINE_API_KEY, LOADLINE_SEED_FILE (seed.json from the gate), LOADLINE_STATS_OUT
-(where the complete statistics are written when Locust quits).
+(where the complete statistics are written when Locust quits), LOADLINE_START_FILE
+(written with the epoch time when the load starts, so the gate can time its faults),
+LOADLINE_CREATED_OUT (the id of every create answered 201, one a line, so the gate can
+read each acknowledged write back after the run).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from loadtests.events_api import (
     CREATE, GET, SEARCH, SEARCH_LIMIT, check_created, check_event, check_search, cold_window, new_event)
 from loadtests.seed import seed
 from loadtests.stages import stages
+from loadtests.timeline import Timeline
 
 STAGES = json.loads(os.environ.get("LOADLINE_STAGES") or "null") or stages(
     "steady", users=10, spawn_rate=5, duration_s=30)
 API_KEY = os.environ.get("LOADLINE_API_KEY", "")
 SEED: dict = {}
 HISTORY: list[dict] = []
+TIMELINE = Timeline()
+CREATED_OUT = os.environ.get("LOADLINE_CREATED_OUT")
 
 
 @events.test_start.add_listener
@@ -40,6 +46,19 @@ def _load_seed(environment, **_kw):
         SEED.update(seed(environment.host.rstrip("/"), API_KEY))
     if not isinstance(environment.runner, WorkerRunner):
         gevent.spawn(_sample_history, environment)
+        if os.environ.get("LOADLINE_START_FILE"):
+            with open(os.environ["LOADLINE_START_FILE"] + ".tmp", "w") as f:
+                f.write(f"{time.time():.3f}\n")
+            os.replace(os.environ["LOADLINE_START_FILE"] + ".tmp", os.environ["LOADLINE_START_FILE"])
+
+
+@events.request.add_listener
+def _on_request(response_time, response=None, exception=None, start_time=None, **_kw):
+    status = getattr(response, "status_code", None) if response is not None else None
+    headers = getattr(response, "headers", None) or {}
+    TIMELINE.add(start_time=start_time or time.time(), response_time_ms=response_time or 0,
+                 failed=exception is not None, status=status or None,
+                 retry_after=bool(headers.get("Retry-After")) if status == 503 else False)
 
 
 def _sample_history(environment) -> None:
@@ -81,6 +100,7 @@ def _write_complete_stats(environment, **_kw):
         "errors": [{"method": e.method, "name": e.name, "error": str(e.error),
                     "occurrences": e.occurrences} for e in stats.errors.values()],
         "history": HISTORY,
+        "timeline": TIMELINE.as_list(),
     }
     with open(out + ".tmp", "w") as f:
         json.dump(data, f)
@@ -129,6 +149,15 @@ class EventsUser(FastHttpUser):
         with self.client.post(CREATE, json=body, headers={"X-API-Key": API_KEY}, name=CREATE,
                               catch_response=True) as resp:
             self._judge(resp, lambda b: check_created(b, body), ok=(201,))
+        if resp.status_code == 201 and CREATED_OUT:
+            try:
+                created_id = resp.json().get("id")
+            except (ValueError, AttributeError):
+                created_id = None
+            if created_id:
+                # Appended and flushed at once: an acknowledged write is on record even if Locust is killed.
+                with open(CREATED_OUT, "a") as f:
+                    f.write(f"{created_id}\n")
 
     def _judge(self, resp, check, ok=(200,)):
         if resp.status_code not in ok:

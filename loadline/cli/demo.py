@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         stack: str = typer.Option("local", "--stack", help="stack profile to bring up and gate"),
         report: Path = typer.Option(None, "--report", help="gate output directory (default reports/<stack>)"),
         duration: str = typer.Option(None, "--duration", help="override the profile's load.duration"),
+        fault: list[str] = typer.Option([], "--fault", metavar="SPEC", help="inject a fault during the load (repeatable; see `loadline loadtest --help`)"),
     ) -> None:
         """Bring the local environment up, load it, judge it against its targets, bring it down."""
         from loadline.gate.demo import run_demo
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
         from loadline.profile import ProfileError
 
         try:
-            result = run_demo(stack, wide_console(), report=report, duration=duration)
+            result = run_demo(stack, wide_console(), report=report, duration=duration, faults=tuple(fault))
         except (ProfileError, LocalError, GateError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         max_error_ratio: float = typer.Option(None, "--max-error-ratio", help="maximum failed/total (default: profile slo.maxErrorRatio)"),
         api_key: str = typer.Option(None, "--api-key", help="X-API-Key for creates (default: LOADLINE_API_KEY, then the local environment's key)"),
         allow_remote: bool = typer.Option(False, "--allow-remote", help="allow a non-loopback --host: you target a real environment"),
+        fault: list[str] = typer.Option([], "--fault", metavar="SPEC", help="inject a fault during the load, e.g. redis-primary-kill@20s or postgres-restart@20s:5s (repeatable; docs/loadtest.md)"),
+        kube_context: str = typer.Option(None, "--kube-context", help="kubeconfig context for faults on a cluster (default: the current one)"),
     ) -> None:
         """Load STACK's service with its profile's load shape and judge it against its targets."""
         # The gate pulls in plotting and HTTP clients: only this command pays for them.
@@ -31,7 +33,7 @@ def register(app: typer.Typer) -> None:
         options = GateOptions(stack=stack, host=host, report=report, duration=duration, users=users,
                               p95_ms=p95_ms, p99_ms=p99_ms, min_rps=min_rps,
                               max_error_ratio=max_error_ratio, api_key=api_key,
-                              allow_remote=allow_remote)
+                              allow_remote=allow_remote, faults=tuple(fault), kube_context=kube_context)
         try:
             result = judge(options, wide_console())
         except GateError as exc:

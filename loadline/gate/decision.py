@@ -78,8 +78,14 @@ def _latency_failures(where: str, stats: EndpointStats, targets: Targets) -> lis
     return out
 
 
-def decide(targets: Targets, stats: RunStats) -> Decision:
-    """Compare every target with the run's complete statistics; describe each miss."""
+def decide(targets: Targets, stats: RunStats, *,
+           error_basis: tuple[str, int, int] | None = None) -> Decision:
+    """Compare every target with the run's complete statistics; describe each miss.
+
+    `error_basis` (where, failures, requests) judges the error ratio on part of the run
+    instead of the whole: a run with injected faults leaves out each fault and its
+    recovery, which the fault targets judge.
+    """
     total = stats.total
     if total.requests == 0:
         return Decision(False, ["overall: no request completed, nothing to judge"])
@@ -88,8 +94,10 @@ def decide(targets: Targets, stats: RunStats) -> Decision:
         failures += _latency_failures(name, stats.endpoints[name], targets)
     if total.rps < targets.min_rps:
         failures.append(f"overall: throughput {total.rps:.2f} rps is below target {targets.min_rps:g} rps")
-    if total.error_ratio > targets.max_error_ratio:
+    where, failed, requests = error_basis or ("overall", total.failures, total.requests)
+    ratio = failed / requests if requests else 0.0
+    if ratio > targets.max_error_ratio:
         failures.append(
-            f"overall: error ratio {total.error_ratio:.4f} ({total.failures}/{total.requests}) "
+            f"{where}: error ratio {ratio:.4f} ({failed}/{requests}) "
             f"exceeds target {targets.max_error_ratio:g}")
     return Decision(not failures, failures)

@@ -12,12 +12,16 @@ from pathlib import Path
 
 from rich.console import Console
 
+from loadline.faults.local import InjectionError
+from loadline.faults.setup import prepare
+from loadline.faults.spec import FaultSpecError
 from loadline.gate.decision import Targets
 from loadline.gate.runner import GateError, GateRun, run_gate
 from loadline.gate.summary import print_summary
 from loadline.gate.verdict import Verdict
 from loadline.local.state import read_api_key, read_state, workdir
 from loadline.profile import REPO_ROOT, Profile, ProfileError, duration_seconds, load_profile
+from loadtests.stages import total_duration
 
 __all__ = ["GateError", "GateOptions", "GateResult", "judge", "resolve"]
 
@@ -40,6 +44,9 @@ class GateOptions:
     local_dir: Path | None = None
     # A caller that has already read the stack's profile passes it, so it is read once.
     profile: Profile | None = None
+    # --fault SPECs (docs/loadtest.md#faults) and the kubeconfig context for a cluster's.
+    faults: tuple[str, ...] = ()
+    kube_context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,18 @@ def resolve(options: GateOptions) -> GateRun:
     host, api_key = _host_and_key(options)
     targets = Targets.from_slo(profile.slo, p95_ms=options.p95_ms, p99_ms=options.p99_ms,
                                min_rps=options.min_rps, max_error_ratio=options.max_error_ratio)
-    return GateRun(stack=options.stack, profile=profile, host=host,
-                   report_dir=(options.report or REPO_ROOT / "reports" / options.stack).resolve(),
-                   api_key=api_key, targets=targets, users=options.users, duration_s=duration_s,
-                   allow_remote=options.allow_remote)
+    run = GateRun(stack=options.stack, profile=profile, host=host,
+                  report_dir=(options.report or REPO_ROOT / "reports" / options.stack).resolve(),
+                  api_key=api_key, targets=targets, users=options.users, duration_s=duration_s,
+                  allow_remote=options.allow_remote)
+    wd = workdir(options.local_dir)
+    try:
+        plan = prepare(list(options.faults), run_s=total_duration(run.stage_list), host=host, wd=wd,
+                       state=read_state(wd), namespace=profile.namespace, kube_context=options.kube_context)
+    except (FaultSpecError, InjectionError) as exc:
+        raise GateError(str(exc)) from None
+    run.faults, run.injector, run.db_url = plan.specs, plan.injector, plan.db_url
+    return run
 
 
 def judge(options: GateOptions, console: Console) -> GateResult:

@@ -29,9 +29,26 @@ def verdict_markdown(verdict: Verdict) -> str:
                      f"{e.p95_ms:g} | {e.p99_ms:g} | {e.rps:.1f} |")
     lines.append(f"| **overall** | {m.requests} | {m.failures} | {m.p50_ms:g} | "
                  f"{m.p95_ms:g} | {m.p99_ms:g} | {m.rps:.1f} |")
+    if verdict.fault is not None:
+        lines += fault_markdown(verdict)
     if verdict.failures:
         lines += ["", "Failures:", *[f"- {f}" for f in verdict.failures]]
     return "\n".join(lines) + "\n"
+
+
+def fault_markdown(verdict: Verdict) -> list[str]:
+    fault = verdict.fault
+    assert fault is not None
+    lines = ["", "| fault | target | injected (s) | during: requests / failures / 5xx | after | recovery s |",
+             "|---|---|---:|---:|---:|---:|"]
+    for f in fault.injected:
+        d, a = f.during, f.after
+        recovery = "never" if f.recovery_seconds is None else f"{f.recovery_seconds:g}"
+        lines.append(f"| `{f.spec}` | {f.target} | {f.started_s:g}–{f.ended_s:g} | "
+                     f"{d.requests} / {d.failures} / {d.http_5xx} | {a.requests} / {a.failures} / {a.http_5xx} | "
+                     f"{recovery} |")
+    lines += ["", f"Acknowledged writes: {fault.writes.acknowledged}, lost: {fault.writes.lost}."]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

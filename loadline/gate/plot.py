@@ -22,7 +22,6 @@ def plot_history(history: list[dict], path: Path, verdict: Verdict) -> Path:
         lat.plot(t, [s[key] for s in history], label=label)
     lat.axhline(p95_target_ms, color="red", linestyle="--", label=f"p95 target {p95_target_ms:g} ms")
     lat.set_ylabel("latency (ms, 10 s window)")
-    lat.legend(loc="upper left")
     lat.grid(alpha=0.3)
     thr.plot(t, [s["rps"] for s in history], color="tab:green", label="requests/s")
     thr.set_ylabel("requests/s")
@@ -32,6 +31,12 @@ def plot_history(history: list[dict], path: Path, verdict: Verdict) -> Path:
     users.set_ylabel("users")
     users.set_ylim(bottom=0)
     thr.set_ylim(bottom=0)
+    if verdict.fault is not None:
+        for f in verdict.fault.injected:
+            for ax in (lat, thr):
+                ax.axvspan(f.started_s, f.ended_s, color="tab:red", alpha=0.15,
+                           label=f"fault: {f.spec}" if ax is lat else None)
+    lat.legend(loc="upper left")
     thr.legend(loc="upper left")
     users.legend(loc="upper right")
     thr.grid(alpha=0.3)

@@ -20,10 +20,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from loadline.faults.schedule import FaultSchedule, Injection, Injector
+from loadline.faults.spec import FaultSpec
 from loadline.gate.decision import EndpointStats, RunStats, Targets, decide
+from loadline.gate.fault_report import FaultReport, fault_report, steady_errors
 from loadline.gate.host import HostError, check_host
 from loadline.gate.plot import plot_history
 from loadline.gate.verdict import Verdict
+from loadline.gate.writes import WriteCheckError, acknowledged_ids, lost_in_postgres, lost_via_api
 from loadline.profile import Profile
 from loadline.subprocesses import terminate
 from loadtests.seed import SeedError, seed
@@ -32,6 +36,8 @@ from loadtests.stages import stages, total_duration
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
 # Time Locust gets beyond its last stage to stop users and write its reports.
 GRACE_S = 60
+START_FILE = "load-start"
+CREATED_FILE = "created-ids.txt"
 
 
 class GateError(Exception):
@@ -51,6 +57,10 @@ class GateRun:
     allow_remote: bool = False
     seed_events: int = 200
     stage_list: list[dict] = field(default_factory=list)
+    faults: list[FaultSpec] = field(default_factory=list)
+    injector: Injector | None = None
+    # Where acknowledged writes are read back (the local environment's database); None: the API.
+    db_url: str | None = None
 
     def __post_init__(self) -> None:
         load = self.profile.load
@@ -70,13 +80,19 @@ def read_stats(path: Path) -> tuple[RunStats, dict]:
     return RunStats(total=_entry(raw["total"]), endpoints=endpoints), raw
 
 
-def _run_locust(run: GateRun, seed_file: Path, stats_file: Path, console: Console) -> None:
+def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
+                console: Console) -> tuple[list[Injection], float | None]:
+    """Run the load (injecting the faults on schedule); returns what was injected and when the load began."""
     out = run.report_dir
     env = {**os.environ,
            "LOADLINE_STAGES": json.dumps(run.stage_list),
            "LOADLINE_API_KEY": run.api_key,
            "LOADLINE_SEED_FILE": str(seed_file),
-           "LOADLINE_STATS_OUT": str(stats_file)}
+           "LOADLINE_STATS_OUT": str(stats_file),
+           "LOADLINE_START_FILE": str(out / START_FILE)}
+    if run.faults:
+        env["LOADLINE_CREATED_OUT"] = str(out / CREATED_FILE)
+    schedule = FaultSchedule(run.faults, run.injector, out / START_FILE) if run.faults and run.injector else None
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--host", run.host, "--csv", str(out / "locust"), "--csv-full-history",
            "--html", str(out / "report.html"), "--only-summary", "--loglevel", "WARNING"]
@@ -85,6 +101,8 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path, console: Consol
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=LOCUSTFILE.parent.parent)
         start = time.monotonic()
+        if schedule is not None:
+            schedule.start()
         try:
             with Progress(TextColumn("[bold]load[/] {task.description}"), BarColumn(),
                           TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -98,10 +116,13 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path, console: Consol
         finally:
             # Locust writes its statistics on SIGTERM too; kill only if it ignores it.
             terminate(proc, grace_s=15)
+            # Whatever happens to the load, a broken component is restored before we go on.
+            injections = schedule.finish() if schedule is not None else []
     if not stats_file.exists():
         tail = (out / "locust.log").read_text()[-2000:]
         raise GateError(f"Locust exited with code {proc.returncode} without statistics; "
                         f"its log ({out / 'locust.log'}) ends with:\n{tail}")
+    return injections, schedule.load_start if schedule is not None else None
 
 
 def run_gate(run: GateRun, console: Console) -> Verdict:
@@ -112,7 +133,7 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
         raise GateError(str(exc)) from None
     run.report_dir.mkdir(parents=True, exist_ok=True)
     # A verdict left from an earlier run must never be mistaken for this one's.
-    for name in ("verdict.json", "stats.json", "latency.png", "report.html"):
+    for name in ("verdict.json", "stats.json", "latency.png", "report.html", START_FILE, CREATED_FILE):
         (run.report_dir / name).unlink(missing_ok=True)
     stats_file = run.report_dir / "stats.json"
     seed_file = run.report_dir / "seed.json"
@@ -123,15 +144,43 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     seed_file.write_text(json.dumps(seeded))
     console.print(f"seeded {len(seeded['ids'])} events; load shape "
                   f"{run.profile.load.shape}: {run.stage_list}")
-    _run_locust(run, seed_file, stats_file, console)
+    injections, load_start = _run_locust(run, seed_file, stats_file, console)
     stats, raw = read_stats(stats_file)
-    decision = decide(run.targets, stats)
+    fault = _fault_report(run, injections, load_start, raw) if run.faults else None
+    error_basis = None
+    if fault is not None:
+        failed, requests = steady_errors(raw.get("timeline", []), injections, fault)
+        error_basis = ("outside the faults", failed, requests)
+    decision = decide(run.targets, stats, error_basis=error_basis)
     verdict = Verdict.build(stack=run.stack, host=run.host, targets=run.targets, stats=stats,
-                            decision=decision, error_details=_error_details(raw, decision.passed))
+                            decision=decision, fault=fault,
+                            error_details=_error_details(raw, decision.passed and (fault is None or fault.passed)))
     verdict.write(run.report_dir / "verdict.json")
     if raw.get("history"):
         plot_history(raw["history"], run.report_dir / "latency.png", verdict)
     return verdict
+
+
+def _fault_report(run: GateRun, injections: list[Injection], load_start: float | None,
+                  raw: dict) -> FaultReport:
+    if load_start is None:
+        raise GateError("the load never started (no start time from Locust); no fault was injected")
+    # A fault that was not injected, or not undone, proves nothing: the run could not be judged.
+    for inj in injections:
+        if inj.error:
+            raise GateError(f"--fault {inj.spec.text}: {inj.error}")
+    missing = [s.text for s in run.faults[len(injections):]]
+    if missing:
+        raise GateError(f"--fault {missing[0]}: never injected; the load ended first (see {run.report_dir / 'locust.log'})")
+    ids = acknowledged_ids(run.report_dir / CREATED_FILE)
+    try:
+        lost = lost_in_postgres(ids, run.db_url) if run.db_url else lost_via_api(ids, run.host)
+    except WriteCheckError as exc:
+        raise GateError(f"checking acknowledged writes: {exc}") from None
+    return fault_report(injections, load_start=load_start, timeline=raw.get("timeline", []),
+                        targets=run.targets, fault_targets=run.profile.slo.faults,
+                        acknowledged=len(ids), lost_ids=lost,
+                        checked_in="postgres" if run.db_url else "api")
 
 
 def _error_details(raw: dict, passed: bool) -> list[str]:

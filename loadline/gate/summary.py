@@ -25,9 +25,29 @@ def print_summary(console: Console, verdict: Verdict) -> None:
     p99 = f", p99 <= {t.p99_ms:g} ms" if t.p99_ms is not None else ""
     console.print(f"targets: p95 <= {t.p95_ms:g} ms{p99}, rps >= {t.min_rps:g}, "
                   f"error ratio <= {t.max_error_ratio:g}")
+    if verdict.fault is not None:
+        print_fault(console, verdict)
     if verdict.passed:
         console.print("[bold green]PASSED[/]: every target met")
     else:
         console.print("[bold red]FAILED[/]:")
         for f in verdict.failures:
             console.print(f"  - {escape(f)}")
+
+
+def print_fault(console: Console, verdict: Verdict) -> None:
+    fault = verdict.fault
+    assert fault is not None
+    table = Table(title="faults")
+    for col in ("fault", "target", "at s", "during: req / fail / 5xx", "after: req / fail / 5xx", "recovery s"):
+        table.add_column(col, justify="left" if col in ("fault", "target") else "right", overflow="fold")
+    for f in fault.injected:
+        d, a = f.during, f.after
+        table.add_row(escape(f.spec), escape(f.target), f"{f.started_s:g}-{f.ended_s:g}",
+                      f"{d.requests} / {d.failures} / {d.http_5xx}", f"{a.requests} / {a.failures} / {a.http_5xx}",
+                      "never" if f.recovery_seconds is None else f"{f.recovery_seconds:g}")
+    console.print(table)
+    t = fault.targets
+    console.print(f"acknowledged writes: {fault.writes.acknowledged}, lost: {fault.writes.lost} "
+                  f"(read back from {fault.writes.checked_in}); fault targets: error ratio <= "
+                  f"{t.max_error_ratio:g}, recovery <= {t.max_recovery_seconds:g} s, 0 lost writes")

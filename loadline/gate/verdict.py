@@ -16,32 +16,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets
+from loadline.gate.fault_report import FaultReport
+from loadline.gate.sections import Number, Ratio, Section
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://github.com/loadline/loadline/blob/main/docs/verdict.schema.json"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "verdict.schema.json"
 
-# Locust's percentiles are whole milliseconds below 100 ms and floats above; keep
-# each as Locust gave it, so the JSON says 9, not 9.0.
-Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
-Ratio = Annotated[int | float, Field(ge=0, le=1),
-                  WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1})]
 
-
-class _Section(BaseModel):
-    # Every key is always written (null when unset): CI parsers never guess whether one exists.
-    # Unknown keys are ignored, not refused, so a reader (and the published schema) of one
-    # version accepts the verdicts of later ones, which only ever add keys.
-    model_config = ConfigDict(extra="ignore", frozen=True,
-                              json_schema_serialization_defaults_required=True)
-
-
-class TargetsResult(_Section):
+class TargetsResult(Section):
     """The targets applied: the profile's values after command-line overrides."""
 
     p95_ms: Number = Field(description="p95 latency limit, ms (whole run and every endpoint)")
@@ -55,7 +43,7 @@ class TargetsResult(_Section):
                    max_error_ratio=targets.max_error_ratio, p99_ms=targets.p99_ms)
 
 
-class Measured(_Section):
+class Measured(Section):
     """Totals of the whole run."""
 
     p50_ms: Number
@@ -81,7 +69,7 @@ class Measured(_Section):
                    requests=stats.requests, failures=stats.failures)
 
 
-class EndpointResult(_Section):
+class EndpointResult(Section):
     """One request name's statistics."""
 
     requests: int = Field(ge=0)
@@ -97,7 +85,7 @@ class EndpointResult(_Section):
         return cls(**stats.as_dict())
 
 
-class Verdict(_Section):
+class Verdict(Section):
     """What `loadline loadtest` decided, and from what."""
 
     model_config = ConfigDict(title="loadline gate verdict")
@@ -112,15 +100,20 @@ class Verdict(_Section):
     per_endpoint: dict[str, EndpointResult] = Field(
         description='the same per request name, "METHOD name"')
     failures: list[str] = Field(
-        description="one sentence per missed target, then (on a failed run) the most frequent request errors")
+        description="one sentence per missed target (the fault's included), then (on a failed run) "
+                    "the most frequent request errors")
+    fault: FaultReport | None = Field(
+        None, description="the faults injected during the run (--fault) and their figures; null without")
 
     @classmethod
     def build(cls, *, stack: str, host: str, targets: Targets, stats: RunStats,
-              decision: Decision, error_details: list[str] | None = None) -> Verdict:
-        return cls(stack=stack, host=host, passed=decision.passed,
+              decision: Decision, error_details: list[str] | None = None,
+              fault: FaultReport | None = None) -> Verdict:
+        fault_failures = fault.failures if fault is not None else []
+        return cls(stack=stack, host=host, passed=decision.passed and not fault_failures,
                    targets=TargetsResult.of(targets), measured=Measured.of(stats.total),
                    per_endpoint={n: EndpointResult.of(e) for n, e in sorted(stats.endpoints.items())},
-                   failures=[*decision.failures, *(error_details or [])])
+                   failures=[*decision.failures, *fault_failures, *(error_details or [])], fault=fault)
 
     @property
     def exit_code(self) -> int:

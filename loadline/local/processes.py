@@ -58,6 +58,12 @@ def _group(pgid: int) -> list[psutil.Process]:
     return out
 
 
+def leader(wd: Path, name: str) -> psutil.Process | None:
+    """The recorded leader of `name` while it is alive and still ours."""
+    path = _pidfile(wd, name)
+    return _leader(json.loads(path.read_text())) if path.exists() else None
+
+
 def alive(wd: Path, name: str) -> bool:
     path = _pidfile(wd, name)
     return path.exists() and _leader(json.loads(path.read_text())) is not None

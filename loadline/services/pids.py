@@ -140,6 +140,12 @@ def wait_gone(pid: int, timeout_s: float) -> bool:
     return False
 
 
+def live_process(workdir: Path, name: str) -> psutil.Process | None:
+    """The recorded process `name` when it is still the one that was recorded and alive."""
+    path = Path(workdir) / PID_DIR / f"{name}.json"
+    return _live_process(json.loads(path.read_text())) if path.exists() else None
+
+
 def is_running(workdir: Path, name: str) -> bool:
     path = Path(workdir) / PID_DIR / f"{name}.json"
     if not path.exists():

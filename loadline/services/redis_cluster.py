@@ -23,7 +23,7 @@ NODE_TIMEOUT_MS = 2000
 FORM_TIMEOUT_S = 60
 
 
-def _cluster_args() -> list[str]:
+def cluster_args() -> list[str]:
     return ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
             # Loopback replicas never lag far: let any replica take over, however long the master was gone.
@@ -95,7 +95,7 @@ def start_redis_cluster(workdir: Path, masters: int = 3, replicas_per_master: in
     try:
         for _ in range(masters * (1 + replicas_per_master)):
             node = RedisServer(workdir=workdir, port=free_port(also_free_offset=CLUSTER_BUS_OFFSET),
-                               extra_args=_cluster_args(), prefix="redis-cluster")
+                               extra_args=cluster_args(), prefix="redis-cluster")
             node.start()
             cluster.nodes.append(node)
         argv = [cli, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in cluster.nodes],

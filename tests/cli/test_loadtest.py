@@ -25,6 +25,16 @@ def run(*args, tmp_path):
     (["--stack", "local", "--duration", "soon", "--host", "http://127.0.0.1:1"], "--duration: 'soon'"),
     (["--stack", "local", "--max-error-ratio", "2", "--host", "http://127.0.0.1:1"], "--max-error-ratio"),
     (["--stack", "local"], "no local environment is up"),
+    (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-primry-kill@5s"],
+     "--fault 'redis-primry-kill@5s': unknown fault 'redis-primry-kill'"),
+    (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-stall@5s:x"],
+     "FOR 'x' is not a duration"),
+    (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--duration", "10s",
+      "--fault", "redis-stall@9s:3s"], "ends at 12s but the load lasts 10s"),
+    (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-stall@5s"],
+     "only injected in the local environment"),
+    (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-all-kill@5s"],
+     "no usable kubeconfig"),
 ])
 def test_cannot_run_exits_2(args, message, tmp_path):
     res = run(*args, tmp_path=tmp_path)

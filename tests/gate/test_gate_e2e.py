@@ -24,7 +24,7 @@ from loadline.local import env
 from loadline.profile import PROFILE_KEY, REPO_ROOT, STACKS_DIR, load_profile
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
-VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures"}
+VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault"}
 MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests", "failures"}
 ENDPOINTS = {"GET /v1/events/search (hot window)", "GET /v1/events/search (cold window)",
              "GET /v1/events/{event_id}", "POST /v1/events"}

@@ -11,6 +11,7 @@ VERDICT = {
                                                    "p95_ms": 320, "p99_ms": 500, "rps": 42.0,
                                                    "error_ratio": 0.0}},
     "failures": ["overall: p95 320 ms exceeds target 300 ms"],
+    "fault": None,
 }
 
 

@@ -31,7 +31,7 @@ def test_verdict_json_keeps_its_keys_and_values(tmp_path):
     path = build().write(tmp_path / "verdict.json")
     data = json.loads(path.read_text())
     assert list(data) == ["schemaVersion", "stack", "host", "passed", "targets", "measured",
-                          "per_endpoint", "failures"]
+                          "per_endpoint", "failures", "fault"]
     assert data["schemaVersion"] == 1
     assert data["targets"] == {"p95_ms": 25.0, "min_rps": 10.0, "max_error_ratio": 0.01, "p99_ms": None}
     assert data["measured"] == {"p50_ms": 5, "p95_ms": 20, "p99_ms": 60, "rps": 33.33,
@@ -41,6 +41,7 @@ def test_verdict_json_keeps_its_keys_and_values(tmp_path):
     assert list(data["per_endpoint"]) == ["GET /v1/events/{event_id}", "POST /v1/events"]
     assert data["per_endpoint"]["GET /v1/events/{event_id}"]["p99_ms"] == 40.5
     assert data["passed"] is True and data["failures"] == ["GET x: 3x boom"]
+    assert data["fault"] is None
     assert_valid_verdict(data)
 
 

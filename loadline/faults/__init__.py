@@ -1,0 +1,1 @@
+"""Faults the gate injects while the load runs: the spec grammar and the injectors."""

@@ -1,0 +1,70 @@
+"""Per-second request figures, for judging a run window by window (a fault, its recovery).
+
+Pure data (no Locust import): the locustfile feeds `Timeline.add` from Locust's `request`
+event, and the gate reads the buckets back from stats.json. Each bucket is keyed by the
+epoch second in which its requests started, so the gate can line them up with the times it
+injected a fault. Latencies are kept as a histogram rounded the way Locust rounds them
+(whole ms below 100 ms, 10 ms below 1 s, 100 ms above), so any span's p95 is exact to
+Locust's own precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def rounded_ms(ms: float) -> int:
+    if ms < 100:
+        return int(round(ms))
+    if ms < 1000:
+        return int(round(ms, -1))
+    return int(round(ms, -2))
+
+
+def new_bucket() -> dict:
+    return {"requests": 0, "failures": 0, "http_5xx": 0, "http_503_retry_after": 0, "latency_ms": {}}
+
+
+class Timeline:
+    def __init__(self) -> None:
+        self.buckets: dict[int, dict] = {}
+
+    def add(self, *, start_time: float, response_time_ms: float, failed: bool,
+            status: int | None, retry_after: bool) -> None:
+        b = self.buckets.setdefault(int(start_time), new_bucket())
+        b["requests"] += 1
+        b["failures"] += int(failed)
+        if status is not None and 500 <= status <= 599:
+            b["http_5xx"] += 1
+            if status == 503 and retry_after:
+                b["http_503_retry_after"] += 1
+        key = str(rounded_ms(response_time_ms))
+        b["latency_ms"][key] = b["latency_ms"].get(key, 0) + 1
+
+    def as_list(self) -> list[dict]:
+        return [{"t": t, **b} for t, b in sorted(self.buckets.items())]
+
+
+def merge(buckets: Iterable[dict]) -> dict:
+    """The sum of several buckets (a window)."""
+    out = new_bucket()
+    for b in buckets:
+        for k in ("requests", "failures", "http_5xx", "http_503_retry_after"):
+            out[k] += b[k]
+        for ms, n in b["latency_ms"].items():
+            out["latency_ms"][ms] = out["latency_ms"].get(ms, 0) + n
+    return out
+
+
+def percentile(latency_ms: dict[str, int], q: float) -> float:
+    """The q-quantile (0..1) of a rounded-latency histogram; 0 when it is empty."""
+    total = sum(latency_ms.values())
+    if not total:
+        return 0
+    rank = q * total
+    seen = 0
+    for ms in sorted(latency_ms, key=float):
+        seen += latency_ms[ms]
+        if seen >= rank:
+            return float(ms)
+    return float(max(latency_ms, key=float))

@@ -1,0 +1,51 @@
+"""--fault SPEC: every part is checked, and a bad part is named."""
+
+import pytest
+
+from loadline.faults.spec import KINDS, FaultSpecError, parse_fault, parse_faults
+
+
+@pytest.mark.parametrize("text, kind, at_s, for_s", [
+    ("redis-primary-kill@20s", "redis-primary-kill", 20, KINDS["redis-primary-kill"].default_for_s),
+    ("redis-all-kill@20s", "redis-all-kill", 20, 10),
+    ("redis-stall@20s:3s", "redis-stall", 20, 3),
+    ("postgres-restart@20s:5s", "postgres-restart", 20, 5),
+    ("api-worker-kill@1m", "api-worker-kill", 60, 5),
+    ("redis-stall@1.5s:500ms", "redis-stall", 1.5, 0.5),
+    (" postgres-restart@0s:1m ", "postgres-restart", 0, 60),
+])
+def test_valid_specs(text, kind, at_s, for_s):
+    spec = parse_fault(text)
+    assert (spec.kind.name, spec.at_s, spec.for_s) == (kind, at_s, for_s)
+    assert spec.end_s == at_s + for_s
+
+
+@pytest.mark.parametrize("text, message", [
+    ("redis-primary-kill", "missing '@AT'"),
+    ("redis-primry-kill@20s", "unknown fault 'redis-primry-kill'"),
+    ("@20s", "unknown fault ''"),
+    ("redis-stall@soon", "AT 'soon' is not a duration"),
+    ("redis-stall@20", "AT '20' is not a duration"),
+    ("redis-stall@-5s", "AT '-5s'"),
+    ("redis-stall@20s:", "FOR '' is not a duration"),
+    ("redis-stall@20s:3x", "FOR '3x' is not a duration"),
+    ("redis-stall@20s:0s", "FOR '0s' must be longer than 0"),
+])
+def test_bad_specs_name_the_part(text, message):
+    with pytest.raises(FaultSpecError, match="--fault") as err:
+        parse_fault(text)
+    assert message in str(err.value)
+
+
+def test_fault_must_end_before_the_load():
+    assert [s.text for s in parse_faults(["postgres-restart@20s:5s"], run_s=30)] == ["postgres-restart@20s:5s"]
+    with pytest.raises(FaultSpecError, match=r"ends at 30s but the load lasts 30s"):
+        parse_faults(["postgres-restart@25s:5s"], run_s=30)
+
+
+def test_faults_run_one_at_a_time_in_time_order():
+    specs = parse_faults(["postgres-restart@20s:5s", "redis-stall@5s:3s"], run_s=60)
+    assert [s.kind.name for s in specs] == ["redis-stall", "postgres-restart"]
+    with pytest.raises(FaultSpecError, match=r"'redis-all-kill@22s': starts at 22s, inside 'postgres-restart@20s:5s'"):
+        parse_faults(["postgres-restart@20s:5s", "redis-all-kill@22s"], run_s=60)
+    assert parse_faults([], run_s=10) == []

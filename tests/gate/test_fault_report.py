@@ -1,0 +1,121 @@
+"""The fault section: windows, recovery and the fault targets, from a per-second timeline."""
+
+import json
+
+from loadline.faults.schedule import Injection
+from loadline.faults.spec import parse_fault
+from loadline.gate.decision import Decision, Targets
+from loadline.gate.fault_report import fault_report, recovery_seconds, steady_errors
+from loadline.profile import FaultTargets
+from loadtests.timeline import Timeline, merge, percentile
+from loadline.gate.verdict import Verdict
+from tests.gate.test_verdict import STATS
+from tests.verdict_schema import assert_valid_verdict
+
+T0 = 1_700_000_000.0
+TARGETS = Targets(p95_ms=100.0, min_rps=1.0, max_error_ratio=0.01)
+
+
+def timeline(per_second):
+    """per_second: list of (requests, failures, status of the failures, retry_after, latency ms)."""
+    tl = Timeline()
+    for i, (n, failed, status, retry_after, ms) in enumerate(per_second):
+        for k in range(n):
+            bad = k < failed
+            tl.add(start_time=T0 + i + 0.5, response_time_ms=ms, failed=bad,
+                   status=status if bad else 200, retry_after=retry_after)
+    return tl.as_list()
+
+
+def injection(spec, start, end, target="x"):
+    return Injection(parse_fault(spec), target=target, started_at=T0 + start, ended_at=T0 + end)
+
+
+def report(inj, tl, lost=(), acknowledged=10):
+    return fault_report(inj, load_start=T0, timeline=tl, targets=TARGETS, fault_targets=FaultTargets(),
+                        acknowledged=acknowledged, lost_ids=list(lost), checked_in="postgres")
+
+
+OK = (100, 0, None, False, 10)
+
+
+def test_absorbed_fault_passes_and_splits_the_run():
+    tl = timeline([OK] * 20)
+    r = report([injection("redis-primary-kill@5s:4s", 5.2, 9.3)], tl)
+    assert r.passed and r.failures == []
+    f = r.injected[0]
+    assert (f.during.start_s, f.during.end_s, f.during.requests) == (5, 10, 500)
+    assert (f.after.start_s, f.after.end_s, f.after.requests) == (10, 20, 1000)
+    assert f.recovery_seconds == 0 and f.started_s == 5.2 and f.ended_s == 9.3
+    assert f.started_at.endswith("Z") and f.target == "x"
+
+
+def test_errors_and_5xx_in_an_absorbed_fault_miss_its_targets():
+    tl = timeline([OK] * 6 + [(100, 2, 500, False, 10)] + [OK] * 13)
+    r = report([injection("redis-all-kill@5s:3s", 5.0, 8.0)], tl)
+    assert not r.passed
+    assert any("error ratio 0.0013 (2/1500)" in f for f in r.failures)
+    assert any("2 responses were 5xx" in f for f in r.failures)
+
+
+def test_outage_allows_only_503_with_retry_after_and_must_recover():
+    good = timeline([OK] * 5 + [(50, 50, 503, True, 5)] * 5 + [OK] * 10)
+    r = report([injection("postgres-restart@5s:5s", 5.0, 10.0)], good)
+    assert r.passed, r.failures
+    assert r.injected[0].during.http_503_retry_after == 250
+    bare = timeline([OK] * 5 + [(50, 50, 503, False, 5)] * 5 + [OK] * 10)
+    assert any("250 of 250 failed requests during the outage were not 503 with Retry-After" in f
+               for f in report([injection("postgres-restart@5s:5s", 5.0, 10.0)], bare).failures)
+
+
+def test_recovery_counts_from_the_end_of_the_fault_to_stable_good_seconds():
+    slow = (100, 0, None, False, 500)
+    # Bad until second 17 (7 s after the fault's end at 10.0), then good to the end.
+    tl = timeline([OK] * 5 + [slow] * 12 + [OK] * 8)
+    r = report([injection("postgres-restart@5s:5s", 5.0, 10.0)], tl)
+    assert r.injected[0].recovery_seconds == 7
+    assert any("recovered in 7 s, target 5 s" in f for f in r.failures)
+    never = timeline([OK] * 5 + [slow] * 15)
+    r = report([injection("postgres-restart@5s:5s", 5.0, 10.0)], never)
+    assert r.injected[0].recovery_seconds is None
+    assert any("never recovered" in f for f in r.failures)
+    # A lone good second is not a recovery: three in a row are.
+    flicker = timeline([OK] * 10 + [slow, OK, slow, OK, OK, OK, OK])
+    assert recovery_seconds(flicker, T0 + 10.0, int(T0) + 17, TARGETS) == 3
+
+
+def test_lost_writes_always_fail():
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], timeline([OK] * 12), lost=["a", "b"], acknowledged=7)
+    assert not r.passed and r.writes.lost == 2 and r.writes.acknowledged == 7
+    assert any(f.startswith("writes: 2 of 7 acknowledged creates were lost") for f in r.failures)
+
+
+def test_injection_error_is_reported():
+    inj = Injection(parse_fault("redis-stall@5s:3s"), started_at=T0 + 5, error="could not inject: no pid")
+    assert report([inj], timeline([OK] * 10)).failures == ["fault redis-stall@5s:3s: could not inject: no pid"]
+
+
+def test_steady_errors_leave_out_each_fault_and_its_recovery():
+    tl = timeline([(100, 1, 500, False, 10)] * 5 + [(50, 50, 503, True, 5)] * 5 + [OK] * 10)
+    inj = [injection("postgres-restart@5s:5s", 5.0, 10.0)]
+    r = report(inj, tl)
+    assert steady_errors(tl, inj, r) == (5, 1500)
+
+
+def test_verdict_with_a_fault_section_matches_the_schema_and_fails_with_it():
+    tl = timeline([OK] * 12)
+    fault = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl, lost=["a"])
+    v = Verdict.build(stack="local", host="http://127.0.0.1:1", targets=TARGETS, stats=STATS,
+                      decision=Decision(True, []), fault=fault)
+    data = json.loads(v.to_json())
+    assert_valid_verdict(data)
+    assert data["passed"] is False and v.exit_code == 1
+    assert set(data["fault"]) == {"passed", "targets", "injected", "writes", "failures"}
+    assert data["failures"] == fault.failures
+
+
+def test_timeline_percentile_and_merge():
+    tl = timeline([(10, 0, None, False, 5), (10, 0, None, False, 250)])
+    m = merge(tl)
+    assert m["requests"] == 20 and percentile(m["latency_ms"], 0.5) == 5 and percentile(m["latency_ms"], 0.95) == 250
+    assert percentile({}, 0.95) == 0
