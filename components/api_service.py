@@ -15,6 +15,7 @@ from loadline.profile import Profile
 
 PORT = 8000
 METRICS_JOB = "loadline-api"
+SECRETS = f"{common.SECRETS_DIR}/events"
 
 
 # Connections kept free for the migrations Job, the backup CronJob, the exporter and psql.
@@ -72,9 +73,10 @@ class ApiService(pulumi.ComponentResource):
         self._sel = common.selector(name=name, instance=p.namespace)
 
         keys_secret = self._api_keys()
-        env = self._env(args, keys_secret.metadata.name)
-        migrate = self._migrate_job(env)
-        deployment = self._deployment(env, migrate)
+        env = self._env(args)
+        pod = self._pod(keys_secret)
+        migrate = self._migrate_job(env, pod)
+        deployment = self._deployment(env, pod, migrate)
         service = self._services()
         autoscaler = self._autoscaler(deployment)
         self._disruption_budget()
@@ -117,18 +119,25 @@ class ApiService(pulumi.ComponentResource):
             "resources": common.resources(self._args.profile.api.resources),
             "securityContext": common.container_security(API_UID),
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
-                             {"name": "metrics", "mountPath": "/tmp/prometheus"}],
+                             {"name": "metrics", "mountPath": "/tmp/prometheus"},
+                             common.secret_mount("secrets", SECRETS)],
         }
 
-    @staticmethod
-    def _pod() -> dict[str, Any]:
+    def _pod(self, keys_secret: k8s.core.v1.Secret) -> dict[str, Any]:
+        """What the serving and the migrations pods share: no token, high ids, the secrets as files."""
+        secrets = {"name": "secrets", "projected": {"defaultMode": common.SECRET_FILE_MODE, "sources": [
+            {"secret": {"name": self._args.database_secret_name,
+                        "items": [{"key": "url", "path": "database-url"}]}},
+            {"secret": {"name": keys_secret.metadata.name,
+                        "items": [{"key": "EVENTS_API_KEYS", "path": "api-keys"}]}},
+        ]}}
         return {
             "automountServiceAccountToken": False,
             "securityContext": common.pod_security(API_UID, fs_group=API_UID),
-            "volumes": [common.tmp_volume("tmp", "256Mi"), common.tmp_volume("metrics", "64Mi")],
+            "volumes": [common.tmp_volume("tmp", "256Mi"), common.tmp_volume("metrics", "64Mi"), secrets],
         }
 
-    def _migrate_job(self, env: list[dict[str, Any]]) -> k8s.batch.v1.Job:
+    def _migrate_job(self, env: list[dict[str, Any]], pod: dict[str, Any]) -> k8s.batch.v1.Job:
         p = self._args.profile
         migrate_name = f"{self._name}-migrate"
         migrate_lbl = common.labels(name=migrate_name, instance=p.namespace, component="api",
@@ -137,13 +146,13 @@ class ApiService(pulumi.ComponentResource):
         # depends on it, so a new image never serves traffic before its schema exists.
         return k8s.batch.v1.Job(
             migrate_name,
-            metadata=common.metadata(migrate_name, self._ns, migrate_lbl),
+            metadata=common.metadata(migrate_name, self._ns, migrate_lbl, common.workload_annotations(p)),
             spec={
                 "backoffLimit": 6,
                 "activeDeadlineSeconds": 900,
                 "template": {
                     "metadata": {"labels": migrate_lbl},
-                    "spec": {**self._pod(), "restartPolicy": "OnFailure", "containers": [{
+                    "spec": {**pod, "restartPolicy": "OnFailure", "containers": [{
                         **self._container(env), "name": "migrate",
                         "command": ["python", "-m", "app", "migrate"],
                     }]},
@@ -157,13 +166,15 @@ class ApiService(pulumi.ComponentResource):
             ),
         )
 
-    def _deployment(self, env: list[dict[str, Any]], migrate: k8s.batch.v1.Job) -> k8s.apps.v1.Deployment:
+    def _deployment(self, env: list[dict[str, Any]], pod: dict[str, Any],
+                    migrate: k8s.batch.v1.Job) -> k8s.apps.v1.Deployment:
         sel = self._sel
         # No spec.replicas: the HPA owns the replica count. Setting it here would fight
         # the HPA on every `pulumi up` (server-side apply field ownership).
         return k8s.apps.v1.Deployment(
             f"{self._name}-deployment",
-            metadata=common.metadata(self._name, self._ns, self._lbl),
+            metadata=common.metadata(self._name, self._ns, self._lbl,
+                                     common.workload_annotations(self._args.profile)),
             spec={
                 "selector": {"matchLabels": sel},
                 "revisionHistoryLimit": 5,
@@ -172,7 +183,7 @@ class ApiService(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": self._lbl},
                     "spec": {
-                        **self._pod(),
+                        **pod,
                         "terminationGracePeriodSeconds": 30,
                         "topologySpreadConstraints": common.spread(sel, strict=False),
                         "affinity": common.anti_affinity(sel),
@@ -252,7 +263,7 @@ class ApiService(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _env(args: ApiServiceArgs, keys_secret: pulumi.Input[str]) -> list[dict[str, Any]]:
+    def _env(args: ApiServiceArgs) -> list[dict[str, Any]]:
         p = args.profile
         api = p.api
         production = p.environment in ("staging", "prod")
@@ -272,10 +283,9 @@ class ApiService(pulumi.ComponentResource):
             plain["EVENTS_DB_POOL_MAX"] = str(pool)
         env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in plain.items()]
         env.append({"name": "EVENTS_REDIS_URL", "value": args.redis_url})
-        env.append({"name": "EVENTS_DATABASE_URL",
-                    "valueFrom": {"secretKeyRef": {"name": args.database_secret_name, "key": "url"}}})
-        env.append({"name": "EVENTS_API_KEYS",
-                    "valueFrom": {"secretKeyRef": {"name": keys_secret, "key": "EVENTS_API_KEYS"}}})
+        # The secrets are files in a read-only volume (`_pod`), never environment variables.
+        env.append({"name": "EVENTS_DATABASE_URL_FILE", "value": f"{SECRETS}/database-url"})
+        env.append({"name": "EVENTS_API_KEYS_FILE", "value": f"{SECRETS}/api-keys"})
         return env
 
     @staticmethod

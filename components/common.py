@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from loadline.profile import Resources
+import pulumi
+
+from loadline.profile import Profile, Resources
 
 PART_OF = "loadline"
 MANAGED_BY = "pulumi"
@@ -73,16 +75,18 @@ def service_spec(selector: Mapping[str, str], *ports: tuple[str, int], headless:
 
 
 def pod_security(uid: int, *, fs_group: int | None = None) -> dict[str, Any]:
-    """Pod-level context: non-root with a fixed uid, default seccomp profile."""
-    ctx: dict[str, Any] = {
+    """Pod-level context: non-root with a fixed uid and gid, default seccomp profile.
+
+    fsGroup (the uid's group unless given) owns every volume, so the process can write
+    its data and read the Secrets mounted with mode 0440.
+    """
+    return {
         "runAsNonRoot": True,
         "runAsUser": uid,
         "runAsGroup": uid,
+        "fsGroup": uid if fs_group is None else fs_group,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    if fs_group is not None:
-        ctx["fsGroup"] = fs_group
-    return ctx
 
 
 def container_security(uid: int) -> dict[str, Any]:
@@ -96,6 +100,29 @@ def container_security(uid: int) -> dict[str, Any]:
         "readOnlyRootFilesystem": True,
         "capabilities": {"drop": ["ALL"]},
     }
+
+
+SECRETS_DIR = "/run/secrets"
+# Owner and group may read: the kubelet writes Secret files as root with the pod's fsGroup,
+# so a non-root container reads them through that group. Nobody may write them.
+SECRET_FILE_MODE = 0o440
+EXEMPT_IMAGE_DIGESTS = "policy.loadline.dev/exempt.image-digests"
+
+
+def secret_volume(name: str, secret_name: pulumi.Input[str], files: Mapping[str, str]) -> dict[str, Any]:
+    """A volume with the Secret's `files` keys as files (key -> file name), read-only for the pod's group."""
+    return {"name": name, "secret": {"secretName": secret_name, "defaultMode": SECRET_FILE_MODE,
+                                     "items": [{"key": k, "path": path} for k, path in files.items()]}}
+
+
+def secret_mount(name: str, directory: str) -> dict[str, Any]:
+    return {"name": name, "mountPath": directory, "readOnly": True}
+
+
+def workload_annotations(profile: Profile) -> dict[str, str]:
+    """Annotations every workload of the stack carries: the profile's exemption for unpinned images."""
+    reason = profile.images.unpinned_reason
+    return {EXEMPT_IMAGE_DIGESTS: reason} if reason else {}
 
 
 def resources(res: Resources) -> dict[str, Any]:

@@ -31,7 +31,8 @@ class Image(pulumi.ComponentResource):
         if img.build:
             built = docker.Image(
                 f"{name}-build",
-                image_name=img.ref,
+                # The build pushes the tag; a digest in the profile describes an existing push.
+                image_name=f"{img.repository}:{img.tag}",
                 build=docker.DockerBuildArgs(
                     context=str(REPO_ROOT),
                     dockerfile=str(DOCKERFILE),

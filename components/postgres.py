@@ -1,7 +1,7 @@
 """Postgres: PostgreSQL in the cluster (StatefulSet, exporter, backups) or an external database.
 
 Either way the result is one Secret with the connection URL under `url`, which the
-API reads through secretKeyRef. In-cluster, the password comes from pulumi_random and
+API mounts as a file. In-cluster, the password comes from pulumi_random and
 lives in Pulumi state: it stays stable across `pulumi up`, so the data volume (which
 outlives any Secret) never meets a new password. docs/components.md has the recovery.
 """
@@ -24,6 +24,8 @@ METRICS_JOB = "postgres"
 DATABASE = "loadline"
 USER = "loadline"
 PGDATA = "/var/lib/postgresql/data/pgdata"
+SECRETS = f"{common.SECRETS_DIR}/postgres"
+PASSWORD_FILE = f"{SECRETS}/password"
 
 
 @dataclass
@@ -58,11 +60,17 @@ def server_args(profile: Profile) -> list[str]:
 def backup_script(retention_days: int) -> str:
     """pg_dump into $BACKUP_DIR (default /backups), then drop dumps older than the retention.
 
-    The dump is written under a temporary name first, so a failed dump never counts as
-    a backup and never pushes a good one out of the retention window.
+    The password comes from the file $PGPASSWORD_FILE names: it is copied into a private
+    pgpass file (libpq refuses one that its group can read), so it never enters an
+    environment variable. The dump is written under a temporary name first, so a failed
+    dump never counts as a backup and never pushes a good one out of the retention window.
     """
     return (
         "set -eu\n"
+        'if [ -n "${PGPASSWORD_FILE:-}" ]; then\n'
+        '  export PGPASSFILE="${TMPDIR:-/tmp}/.pgpass"\n'
+        "  (umask 077; printf '*:*:*:*:%s\\n' \"$(sed 's/[\\\\:]/\\\\&/g' \"$PGPASSWORD_FILE\")\" > \"$PGPASSFILE\")\n"
+        'fi\n'
         'dir="${BACKUP_DIR:-/backups}"\n'
         'stamp=$(date -u +%Y%m%dT%H%M%SZ)\n'
         'pg_dump --format=custom --no-password --file="$dir/.loadline-$stamp.partial"\n'
@@ -72,8 +80,8 @@ def backup_script(retention_days: int) -> str:
     )
 
 
-def _from_secret(secret: k8s.core.v1.Secret, key: str) -> dict[str, Any]:
-    return {"valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": key}}}
+def _password_volume(secret: k8s.core.v1.Secret) -> dict[str, Any]:
+    return common.secret_volume("password", secret.metadata.name, {"password": "password"})
 
 
 class Postgres(pulumi.ComponentResource):
@@ -90,7 +98,7 @@ class Postgres(pulumi.ComponentResource):
         self._args = args
         self._ns = args.namespace
         self._child = pulumi.ResourceOptions(parent=self)
-        version = images.POSTGRES.split(":")[1] if p.postgres.mode == "inCluster" else None
+        version = images.version(images.POSTGRES) if p.postgres.mode == "inCluster" else None
         self._lbl = common.labels(name=name, instance=p.namespace, component="postgres", version=version,
                                   extra=args.extra_labels)
         self._sel = common.selector(name=name, instance=p.namespace)
@@ -163,11 +171,12 @@ class Postgres(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _data_volumes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _data_volumes(self, secret: k8s.core.v1.Secret) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(pod volumes, volumeClaimTemplates): a claim per pod when storage is on, else an emptyDir."""
         storage = self._args.profile.postgres.storage
         assert storage is not None
-        volumes: list[dict[str, Any]] = [common.tmp_volume(), common.tmp_volume("run", "16Mi")]
+        volumes: list[dict[str, Any]] = [common.tmp_volume(), common.tmp_volume("run", "16Mi"),
+                                         _password_volume(secret)]
         if not storage.enabled:
             return [*volumes, {"name": "data", "emptyDir": {}}], []
         return volumes, [{"metadata": {"name": "data", "labels": self._lbl}, "spec": self._claim_spec()}]
@@ -182,10 +191,11 @@ class Postgres(pulumi.ComponentResource):
         return spec
 
     def _statefulset(self, secret: k8s.core.v1.Secret) -> None:
-        volumes, claims = self._data_volumes()
+        volumes, claims = self._data_volumes(secret)
         k8s.apps.v1.StatefulSet(
             f"{self._name}-statefulset",
-            metadata=common.metadata(self._name, self._ns, self._lbl),
+            metadata=common.metadata(self._name, self._ns, self._lbl,
+                                     common.workload_annotations(self._args.profile)),
             spec={
                 "serviceName": self._headless,
                 # One primary: PostgreSQL has no multi-writer mode to spread.
@@ -198,7 +208,7 @@ class Postgres(pulumi.ComponentResource):
                         "automountServiceAccountToken": False,
                         "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
                         "terminationGracePeriodSeconds": 60,
-                        "containers": [self._server_container(secret), self._exporter_container(secret)],
+                        "containers": [self._server_container(), self._exporter_container()],
                         "volumes": volumes,
                     },
                 },
@@ -210,18 +220,18 @@ class Postgres(pulumi.ComponentResource):
             ),
         )
 
-    def _server_container(self, secret: k8s.core.v1.Secret) -> dict[str, Any]:
+    def _server_container(self) -> dict[str, Any]:
         pg = self._args.profile.postgres
         assert pg.resources is not None
         ready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USER, "-d", DATABASE]
         return {
             "name": "postgres",
-            "image": images.POSTGRES,
+            "image": images.ref("postgres", self._args.profile),
             "args": server_args(self._args.profile),
             "env": [
                 {"name": "POSTGRES_USER", "value": USER},
                 {"name": "POSTGRES_DB", "value": DATABASE},
-                {"name": "POSTGRES_PASSWORD", **_from_secret(secret, "password")},
+                {"name": "POSTGRES_PASSWORD_FILE", "value": PASSWORD_FILE},
                 {"name": "PGDATA", "value": PGDATA},
             ],
             "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
@@ -233,19 +243,20 @@ class Postgres(pulumi.ComponentResource):
                 {"name": "data", "mountPath": "/var/lib/postgresql/data"},
                 {"name": "run", "mountPath": "/var/run/postgresql"},
                 {"name": "tmp", "mountPath": "/tmp"},
+                common.secret_mount("password", SECRETS),
             ],
         }
 
-    @staticmethod
-    def _exporter_container(secret: k8s.core.v1.Secret) -> dict[str, Any]:
+    def _exporter_container(self) -> dict[str, Any]:
         return {
             "name": "exporter",
-            "image": images.POSTGRES_EXPORTER,
+            "image": images.ref("postgresExporter", self._args.profile),
             "env": [
                 {"name": "DATA_SOURCE_URI", "value": f"127.0.0.1:{PORT}/{DATABASE}?sslmode=disable"},
-                {"name": "DATA_SOURCE_USER", **_from_secret(secret, "username")},
-                {"name": "DATA_SOURCE_PASS", **_from_secret(secret, "password")},
+                {"name": "DATA_SOURCE_USER", "value": USER},
+                {"name": "DATA_SOURCE_PASS_FILE", "value": PASSWORD_FILE},
             ],
+            "volumeMounts": [common.secret_mount("password", SECRETS)],
             "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
             "resources": common.small_resources(),
             "securityContext": common.container_security(images.POSTGRES_EXPORTER_UID),
@@ -268,7 +279,7 @@ class Postgres(pulumi.ComponentResource):
         assert backup is not None
         k8s.batch.v1.CronJob(
             f"{self._name}-backup",
-            metadata=common.metadata(backups, self._ns, backup_lbl),
+            metadata=common.metadata(backups, self._ns, backup_lbl, common.workload_annotations(self._args.profile)),
             spec={
                 "schedule": backup.schedule,
                 "concurrencyPolicy": "Forbid",
@@ -279,7 +290,8 @@ class Postgres(pulumi.ComponentResource):
                     "activeDeadlineSeconds": 3600,
                     "template": {
                         "metadata": {"labels": backup_lbl},
-                        "spec": self._backup_pod(secret, host, claim, backup.retention_days),
+                        "spec": self._backup_pod(secret, host, claim, backup.retention_days,
+                                                 images.ref("postgres", self._args.profile)),
                     },
                 }},
             },
@@ -288,29 +300,30 @@ class Postgres(pulumi.ComponentResource):
 
     @staticmethod
     def _backup_pod(secret: k8s.core.v1.Secret, host: str, claim: k8s.core.v1.PersistentVolumeClaim,
-                    retention_days: int) -> dict[str, Any]:
+                    retention_days: int, image: str) -> dict[str, Any]:
         return {
             "automountServiceAccountToken": False,
             "restartPolicy": "OnFailure",
             "securityContext": common.pod_security(images.POSTGRES_UID, fs_group=images.POSTGRES_UID),
             "containers": [{
                 "name": "pg-dump",
-                "image": images.POSTGRES,
+                "image": image,
                 "command": ["sh", "-c", backup_script(retention_days)],
                 "env": [
                     {"name": "PGHOST", "value": host},
                     {"name": "PGPORT", "value": str(PORT)},
                     {"name": "PGDATABASE", "value": DATABASE},
-                    {"name": "PGUSER", **_from_secret(secret, "username")},
-                    {"name": "PGPASSWORD", **_from_secret(secret, "password")},
+                    {"name": "PGUSER", "value": USER},
+                    {"name": "PGPASSWORD_FILE", "value": PASSWORD_FILE},
                 ],
                 "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
                 "securityContext": common.container_security(images.POSTGRES_UID),
                 "volumeMounts": [{"name": "backups", "mountPath": "/backups"},
-                                 {"name": "tmp", "mountPath": "/tmp"}],
+                                 {"name": "tmp", "mountPath": "/tmp"},
+                                 common.secret_mount("password", SECRETS)],
             }],
             "volumes": [{"name": "backups", "persistentVolumeClaim": {"claimName": claim.metadata.name}},
-                        common.tmp_volume()],
+                        common.tmp_volume(), _password_volume(secret)],
         }
 
     def _network_policy_object(self) -> None:

@@ -80,7 +80,7 @@ class RedisCluster(pulumi.ComponentResource):
         self._cluster = p.redis.mode == "cluster"
         self._child = pulumi.ResourceOptions(parent=self)
         self._lbl = common.labels(name=name, instance=p.namespace, component="redis",
-                                  version=images.REDIS.split(":")[1], extra=args.extra_labels)
+                                  version=images.version(images.REDIS), extra=args.extra_labels)
         self._sel = common.selector(name=name, instance=p.namespace)
         self._headless = f"{name}-headless"
         hosts = node_hosts(name, p.namespace, p.redis.nodes)
@@ -163,7 +163,7 @@ class RedisCluster(pulumi.ComponentResource):
         volumes, claims = self._data_volumes(config)
         return k8s.apps.v1.StatefulSet(
             f"{self._name}-statefulset",
-            metadata=common.metadata(self._name, self._ns, self._lbl),
+            metadata=common.metadata(self._name, self._ns, self._lbl, common.workload_annotations(p)),
             spec={
                 "serviceName": self._headless,
                 # A fixed topology: the shard count is a profile decision, not an autoscaler's.
@@ -208,7 +208,7 @@ class RedisCluster(pulumi.ComponentResource):
         ping = ["sh", "-c", f"redis-cli -p {PORT} ping | grep -q PONG"]
         return {
             "name": "redis",
-            "image": images.REDIS,
+            "image": images.ref("redis", self._args.profile),
             "command": ["redis-server"],
             "args": args_list,
             "env": [
@@ -225,11 +225,10 @@ class RedisCluster(pulumi.ComponentResource):
                              {"name": "tmp", "mountPath": "/tmp"}],
         }
 
-    @staticmethod
-    def _exporter_container() -> dict[str, Any]:
+    def _exporter_container(self) -> dict[str, Any]:
         return {
             "name": "exporter",
-            "image": images.REDIS_EXPORTER,
+            "image": images.ref("redisExporter", self._args.profile),
             "env": [{"name": "REDIS_ADDR", "value": f"redis://localhost:{PORT}"}],
             "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
             "resources": common.small_resources(),
@@ -246,7 +245,7 @@ class RedisCluster(pulumi.ComponentResource):
         # Pulumi replaces it: the new run adds the new nodes and rebalances slots.
         k8s.batch.v1.Job(
             job_name,
-            metadata=common.metadata(job_name, self._ns, job_lbl),
+            metadata=common.metadata(job_name, self._ns, job_lbl, common.workload_annotations(self._args.profile)),
             spec={
                 "backoffLimit": 10,
                 "activeDeadlineSeconds": 900,
@@ -258,7 +257,7 @@ class RedisCluster(pulumi.ComponentResource):
                         "securityContext": common.pod_security(images.REDIS_UID),
                         "containers": [{
                             "name": "cluster-init",
-                            "image": images.REDIS,
+                            "image": images.ref("redis", self._args.profile),
                             "command": ["sh", "-c", INIT_SCRIPT.read_text()],
                             "env": [
                                 {"name": "REDIS_NODES", "value": " ".join(f"{h}:{PORT}" for h in hosts)},

@@ -24,6 +24,17 @@ STACKS_DIR = REPO_ROOT / "stacks"
 PROFILE_KEY = "loadline:profile"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Third-party images by the names `images.digests` takes (the table is components/images.py).
+IMAGE_NAMES = ("redis", "postgres", "redisExporter", "postgresExporter", "prometheus", "grafana",
+               "kubeStateMetrics")
+
+
+def _digest(value: str) -> str:
+    if not _DIGEST.match(value):
+        raise ValueError(f"'{value}' is not a digest: expected sha256: and 64 lowercase hex digits "
+                         "(`crane digest IMAGE:TAG`)")
+    return value
 _CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
 _MEMORY = re.compile(r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$")
 _DURATION = re.compile(r"^([0-9]+)(s|m|h)$")
@@ -109,6 +120,7 @@ class Image(_Model):
     repository: str = Field(description="image repository, e.g. ghcr.io/loadline/events-api")
     tag: str = Field(description="pinned version tag; 'latest' is refused")
     build: bool = Field(False, description="build the image from app/ with pulumi-docker")
+    digest: str | None = Field(None, description="sha256:... the tag points at; deployed as repository:tag@digest")
 
     @field_validator("tag")
     @classmethod
@@ -117,9 +129,37 @@ class Image(_Model):
             raise ValueError("must be a pinned version, not 'latest' or empty")
         return v
 
+    @field_validator("digest")
+    @classmethod
+    def _sha256(cls, v: str | None) -> str | None:
+        return v if v is None else _digest(v)
+
     @property
     def ref(self) -> str:
-        return f"{self.repository}:{self.tag}"
+        return f"{self.repository}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
+
+
+class Images(_Model):
+    digests: dict[str, str] = Field(
+        default_factory=dict, description="third-party image name (redis, postgres, ...) -> sha256:... digest")
+    unpinned_reason: str | None = Field(
+        None, description="why images without a digest may deploy for now; exempts them from image-digests")
+
+    @field_validator("digests")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, digest in v.items():
+            if name not in IMAGE_NAMES:
+                raise ValueError(f"'{name}' is no image of the stack (one of: {', '.join(IMAGE_NAMES)})")
+            _digest(digest)
+        return v
+
+    @field_validator("unpinned_reason")
+    @classmethod
+    def _reason(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must say why, or be left out")
+        return v
 
 
 class ScalingPolicy(_Model):
@@ -313,6 +353,7 @@ class Profile(_Model):
     namespace: str = Field(max_length=63)
     kubernetes_version: str = Field(pattern=r"^1\.[0-9]{2}$", description="e.g. 1.31")
     image: Image
+    images: Images = Field(default_factory=Images)
     api: Api
     redis: Redis
     postgres: Postgres

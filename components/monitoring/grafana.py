@@ -16,6 +16,7 @@ from components import common, images
 from components.monitoring.dashboard import DATASOURCE_UID
 
 PORT = 3000
+SECRETS = f"{common.SECRETS_DIR}/grafana"
 
 
 @dataclass
@@ -30,6 +31,10 @@ class GrafanaArgs:
     """Dashboard JSON from `monitoring.dashboard.dashboard`."""
     extra_labels: dict[str, str] = field(default_factory=dict)
     """Stack-wide labels added to every object."""
+    image: str = images.GRAFANA
+    """Image reference, with the profile's digest when it pins one (`images.ref`)."""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations of the workload (the profile's exemptions, `common.workload_annotations`)."""
 
 
 def datasources(prometheus_url: str) -> dict[str, Any]:
@@ -57,7 +62,7 @@ class Grafana(pulumi.ComponentResource):
         self._ns = args.namespace
         self._child = pulumi.ResourceOptions(parent=self)
         self._lbl = common.labels(name=name, instance=args.instance, component="grafana",
-                                  version=images.GRAFANA.split(":")[1], extra=args.extra_labels)
+                                  version=images.version(args.image), extra=args.extra_labels)
         self._sel = common.selector(name=name, instance=args.instance)
 
         admin = self._admin_secret()
@@ -94,11 +99,11 @@ class Grafana(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _env(admin: k8s.core.v1.Secret) -> list[dict[str, Any]]:
+    def _env() -> list[dict[str, Any]]:
         return [
             {"name": "GF_SECURITY_ADMIN_USER", "value": "admin"},
-            {"name": "GF_SECURITY_ADMIN_PASSWORD",
-             "valueFrom": {"secretKeyRef": {"name": admin.metadata.name, "key": "password"}}},
+            # Grafana's __FILE suffix: the password is read from the mounted Secret.
+            {"name": "GF_SECURITY_ADMIN_PASSWORD__FILE", "value": f"{SECRETS}/admin-password"},
             {"name": "GF_PATHS_DATA", "value": "/var/lib/grafana"},
             {"name": "GF_PATHS_LOGS", "value": "/var/lib/grafana/logs"},
             {"name": "GF_PATHS_PLUGINS", "value": "/var/lib/grafana/plugins"},
@@ -110,7 +115,7 @@ class Grafana(pulumi.ComponentResource):
     def _deployment(self, admin: k8s.core.v1.Secret, maps: dict[str, k8s.core.v1.ConfigMap], digest: str) -> None:
         k8s.apps.v1.Deployment(
             f"{self._name}-deployment",
-            metadata=common.metadata(self._name, self._ns, self._lbl),
+            metadata=common.metadata(self._name, self._ns, self._lbl, self._args.annotations),
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": self._sel},
@@ -121,8 +126,8 @@ class Grafana(pulumi.ComponentResource):
                         "securityContext": common.pod_security(images.GRAFANA_UID, fs_group=images.GRAFANA_UID),
                         "containers": [{
                             "name": "grafana",
-                            "image": images.GRAFANA,
-                            "env": self._env(admin),
+                            "image": self._args.image,
+                            "env": self._env(),
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
                             "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
                             "securityContext": common.container_security(images.GRAFANA_UID),
@@ -134,12 +139,14 @@ class Grafana(pulumi.ComponentResource):
                                 {"name": "datasources", "mountPath": "/etc/grafana/provisioning/datasources", "readOnly": True},
                                 {"name": "providers", "mountPath": "/etc/grafana/provisioning/dashboards", "readOnly": True},
                                 {"name": "dashboards", "mountPath": "/etc/grafana/dashboards", "readOnly": True},
+                                common.secret_mount("admin", SECRETS),
                             ],
                         }],
                         "volumes": [
                             {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
                             common.tmp_volume(),
                             *({"name": key, "configMap": {"name": cm.metadata.name}} for key, cm in maps.items()),
+                            common.secret_volume("admin", admin.metadata.name, {"password": "admin-password"}),
                         ],
                     },
                 },

@@ -11,6 +11,9 @@ from components import common, images
 
 PORT = 8080
 RESOURCES = ["horizontalpodautoscalers", "deployments", "statefulsets", "pods"]
+TOKEN_EXEMPTION = "policy.loadline.dev/exempt.service-account-token"
+TOKEN_REASON = ("kube-state-metrics reads HPAs, Deployments, StatefulSets and Pods from the Kubernetes API; "
+                "its own ServiceAccount may only list and watch those, in this namespace")
 
 
 @dataclass
@@ -21,6 +24,10 @@ class KubeStateMetricsArgs:
     """The stack's namespace name, used as `app.kubernetes.io/instance`."""
     extra_labels: dict[str, str] = field(default_factory=dict)
     """Stack-wide labels added to every object."""
+    image: str = images.KUBE_STATE_METRICS
+    """Image reference, with the profile's digest when it pins one (`images.ref`)."""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations of the workload (the profile's exemptions, `common.workload_annotations`)."""
 
 
 class KubeStateMetrics(pulumi.ComponentResource):
@@ -33,7 +40,7 @@ class KubeStateMetrics(pulumi.ComponentResource):
         self._ns = args.namespace
         self._child = pulumi.ResourceOptions(parent=self)
         self._lbl = common.labels(name=name, instance=args.instance, component="monitoring",
-                                  version=images.KUBE_STATE_METRICS.split(":")[1], extra=args.extra_labels)
+                                  version=images.version(args.image), extra=args.extra_labels)
         self._sel = common.selector(name=name, instance=args.instance)
 
         account = self._rbac()
@@ -74,7 +81,8 @@ class KubeStateMetrics(pulumi.ComponentResource):
     def _deployment(self, account: k8s.core.v1.ServiceAccount) -> None:
         k8s.apps.v1.Deployment(
             f"{self._name}-deployment",
-            metadata=common.metadata(self._name, self._ns, self._lbl),
+            metadata=common.metadata(self._name, self._ns, self._lbl,
+                                     {**self._args.annotations, TOKEN_EXEMPTION: TOKEN_REASON}),
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": self._sel},
@@ -82,10 +90,11 @@ class KubeStateMetrics(pulumi.ComponentResource):
                     "metadata": {"labels": self._lbl},
                     "spec": {
                         "serviceAccountName": account.metadata.name,
+                        "automountServiceAccountToken": True,
                         "securityContext": common.pod_security(images.KUBE_STATE_METRICS_UID),
                         "containers": [{
                             "name": "kube-state-metrics",
-                            "image": images.KUBE_STATE_METRICS,
+                            "image": self._args.image,
                             "args": [f"--namespaces={self._args.instance}", f"--resources={','.join(RESOURCES)}",
                                      f"--port={PORT}", "--telemetry-port=8081"],
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"},

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import pulumi
 
-from components import common
+from components import common, images
 from components.monitoring import grafana as grafana_mod
 from components.monitoring import kube_state_metrics as ksm_mod
 from components.monitoring.config import KSM_JOB, alert_rules, prometheus_config
@@ -65,20 +65,23 @@ class Monitoring(pulumi.ComponentResource):
             OperatorMonitoring(f"{name}-operator", OperatorMonitoringArgs(
                 profile=p, namespace=args.namespace, extra_labels=args.extra_labels), opts=child)
         else:
+            annotations = common.workload_annotations(p)
             KubeStateMetrics(f"{name}-kube-state-metrics", KubeStateMetricsArgs(
-                namespace=args.namespace, instance=p.namespace, extra_labels=args.extra_labels), opts=child)
+                namespace=args.namespace, instance=p.namespace, extra_labels=args.extra_labels,
+                image=images.ref("kubeStateMetrics", p), annotations=annotations), opts=child)
             config = pulumi.Output.all(args.api_host, args.redis_targets, args.postgres_targets).apply(
                 lambda v: bundled_config(p, api_host=v[0], redis_targets=v[1], postgres_targets=v[2], prefix=name))
             prom = Prometheus(f"{name}-prometheus", PrometheusArgs(
                 namespace=args.namespace, instance=p.namespace, config=config,
-                rules=alert_rules(p), retention=p.monitoring.retention,
-                extra_labels=args.extra_labels), opts=child)
+                rules=alert_rules(p), retention=p.monitoring.retention, extra_labels=args.extra_labels,
+                image=images.ref("prometheus", p), annotations=annotations), opts=child)
             self.prometheus_url = prom.url
             if p.monitoring.grafana:
                 graf = Grafana(f"{name}-grafana", GrafanaArgs(
                     namespace=args.namespace, instance=p.namespace,
                     prometheus_url=common.dns(f"{name}-prometheus", p.namespace, port=PROMETHEUS_PORT,
                                               scheme="http"),
-                    dashboard=dashboard(p), extra_labels=args.extra_labels), opts=child)
+                    dashboard=dashboard(p), extra_labels=args.extra_labels,
+                    image=images.ref("grafana", p), annotations=annotations), opts=child)
                 self.grafana_url = graf.url
         self.register_outputs({"prometheus_url": self.prometheus_url, "grafana_url": self.grafana_url})

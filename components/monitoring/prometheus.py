@@ -30,6 +30,10 @@ class PrometheusArgs:
     """TSDB retention, e.g. 15d."""
     extra_labels: dict[str, str] = field(default_factory=dict)
     """Stack-wide labels added to every object."""
+    image: str = images.PROMETHEUS
+    """Image reference, with the profile's digest when it pins one (`images.ref`)."""
+    annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations of the workload (the profile's exemptions, `common.workload_annotations`)."""
 
 
 class Prometheus(pulumi.ComponentResource):
@@ -42,7 +46,7 @@ class Prometheus(pulumi.ComponentResource):
         self._ns = args.namespace
         self._child = pulumi.ResourceOptions(parent=self)
         self._lbl = common.labels(name=name, instance=args.instance, component="monitoring",
-                                  version=images.PROMETHEUS.split(":")[1], extra=args.extra_labels)
+                                  version=images.version(args.image), extra=args.extra_labels)
         self._sel = common.selector(name=name, instance=args.instance)
 
         # Targets come from static names and DNS: Prometheus needs no Kubernetes API access.
@@ -76,7 +80,7 @@ class Prometheus(pulumi.ComponentResource):
                     digest: pulumi.Output[str]) -> None:
         k8s.apps.v1.Deployment(
             f"{self._name}-deployment",
-            metadata=common.metadata(self._name, self._ns, self._lbl),
+            metadata=common.metadata(self._name, self._ns, self._lbl, self._args.annotations),
             spec={
                 # One server with local storage; two would scrape and alert twice.
                 "replicas": 1,
@@ -91,7 +95,7 @@ class Prometheus(pulumi.ComponentResource):
                         "securityContext": common.pod_security(images.PROMETHEUS_UID, fs_group=images.PROMETHEUS_UID),
                         "containers": [{
                             "name": "prometheus",
-                            "image": images.PROMETHEUS,
+                            "image": self._args.image,
                             "args": [
                                 "--config.file=/etc/prometheus/prometheus.yml",
                                 "--storage.tsdb.path=/prometheus",

@@ -20,11 +20,12 @@ def _finding(spec: PolicySpec, obj: Obj | None, message: str, level: Level) -> F
 def evaluate(objects: Sequence[Obj], ctx: Context, policies: Sequence[PolicySpec],
              level: Level | None = None) -> list[Finding]:
     """Findings of `policies` over `objects`, exempted ones included (marked), in policy order."""
-    level = level or enforcement_for(ctx.environment)
-    if level is Level.DISABLED:
+    pack_level = level or enforcement_for(ctx.environment)
+    if pack_level is Level.DISABLED:
         return []
     findings: list[Finding] = []
     for spec in policies:
+        level = spec.level_in(ctx.environment, pack_level)
         try:
             if spec.scope == "resource":
                 for obj in objects:

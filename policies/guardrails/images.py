@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from policies.guardrails import k8s
@@ -61,6 +62,26 @@ def images_pinned(obj: Obj, ctx: Context) -> list[str]:
     return out
 
 
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def image_digests(obj: Obj, ctx: Context) -> list[str]:
+    tpl = k8s.pod_template(obj)
+    if not tpl:
+        return []
+    out = []
+    for label, c in k8s.containers(tpl[1]):
+        image = c.get("image")
+        if not isinstance(image, str):
+            continue  # missing: images-pinned reports it; computed: judged when known
+        digest = parse_image(image.strip()).digest
+        if digest is None:
+            out.append(f"{label} image '{image}' is pinned by tag only; a tag can be moved")
+        elif not DIGEST.match(digest):
+            out.append(f"{label} image '{image}' has a malformed digest (expected sha256:<64 hex>)")
+    return out
+
+
 POLICIES = [
     PolicySpec(
         name="images-pinned",
@@ -69,4 +90,12 @@ POLICIES = [
         hint="use an explicit version such as redis:7.2.5 or an @sha256 digest; "
              "never latest or a bare repository name",
         scope="resource", check=images_pinned, kinds=k8s.POD_KINDS),
+    PolicySpec(
+        name="image-digests",
+        description="Every image carries a digest (repo:tag@sha256:...). Mandatory in prod, "
+                    "advisory in every other environment.",
+        hint="append the digest the tag points at: `crane digest IMAGE:TAG` or "
+             "`docker buildx imagetools inspect IMAGE:TAG` (profile: image.digest, images.digests)",
+        scope="resource", check=image_digests, kinds=k8s.POD_KINDS,
+        mandatory_in=frozenset({"prod"})),
 ]

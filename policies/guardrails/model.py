@@ -40,6 +40,13 @@ def enforcement_for(environment: str | None) -> Level:
     return ENVIRONMENT_ENFORCEMENT.get(environment or "", Level.MANDATORY)
 
 
+_RANK = {Level.DISABLED: 0, Level.ADVISORY: 1, Level.MANDATORY: 2}
+
+
+def lower(a: Level, b: Level) -> Level:
+    return a if _RANK[a] <= _RANK[b] else b
+
+
 class _Unknown:
     """A value Pulumi cannot know during preview (e.g. a generated password)."""
 
@@ -96,6 +103,15 @@ class PolicySpec:
     check: Callable[..., Any]
     kinds: frozenset[str] | None = None
     """Kinds a resource policy looks at (None: every kind)."""
+    mandatory_in: frozenset[str] | None = None
+    """Environments where this policy may block; elsewhere it is advisory at most.
+    None: it follows the environment's level everywhere, like most policies."""
+
+    def level_in(self, environment: str | None, level: Level) -> Level:
+        """This policy's level where the pack runs at `level`; an unknown environment counts as prod."""
+        if self.mandatory_in is None or (environment or "prod") in self.mandatory_in:
+            return level
+        return lower(level, Level.ADVISORY)
 
 
 @dataclass(frozen=True)

@@ -101,16 +101,30 @@ def stack_context(policy_config: Mapping[str, Any] | None = None) -> Context:
     )
 
 
-def pack_enforcement() -> EnforcementLevel:
-    """The pack's default level: from the stack's environment when the engine passes its config,
-    mandatory when it does not (a missing profile must never relax prod). The
-    `--policy-pack-config` files in policies/config/ set it explicitly per environment."""
+def _stack_environment() -> str | None:
     try:
         config, _ = _env_config()
     except Exception:
         config = {}
     profile = profile_from_pulumi_config(config)
-    return to_pulumi_level(enforcement_for(profile.environment if profile else None))
+    return profile.environment if profile else None
+
+
+def pack_enforcement() -> EnforcementLevel:
+    """The pack's default level: from the stack's environment when the engine passes its config,
+    mandatory when it does not (a missing profile must never relax prod). The
+    `--policy-pack-config` files in policies/config/ set it explicitly per environment."""
+    return to_pulumi_level(enforcement_for(_stack_environment()))
+
+
+def policy_enforcement(spec: PolicySpec) -> EnforcementLevel | None:
+    """A policy's own level when it is lower than the pack's in this environment, else None (the pack's)."""
+    if spec.mandatory_in is None:
+        return None
+    environment = _stack_environment()
+    pack = enforcement_for(environment)
+    own = spec.level_in(environment, pack)
+    return None if own is pack else to_pulumi_level(own)
 
 
 def to_pulumi_level(level: Level) -> EnforcementLevel:
@@ -147,7 +161,8 @@ def resource_policy(spec: PolicySpec) -> ResourceValidationPolicy:
             report_violation(_message(spec, ref(obj), m), None)
 
     return ResourceValidationPolicy(name=spec.name, description=spec.description, validate=validate,
-                                    config_schema=_schema(spec), remediation_steps=spec.hint)
+                                    config_schema=_schema(spec), remediation_steps=spec.hint,
+                                    enforcement_level=policy_enforcement(spec))
 
 
 def stack_policy(spec: PolicySpec) -> StackValidationPolicy:

@@ -45,6 +45,12 @@ def secret_looking(env_name: str) -> bool:
     return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
 
 
+def is_file_reference(env_name: str, value: Any) -> bool:
+    """`X_FILE=/path`: the `_FILE` convention names where the secret is mounted, not the secret."""
+    return (env_name.upper().endswith("_FILE") and isinstance(value, str)
+            and value.startswith("/") and not any(ch.isspace() for ch in value))
+
+
 def env_secret_refs(obj: Obj, ctx: Context) -> list[str]:
     tpl = k8s.pod_template(obj)
     if not tpl:
@@ -57,6 +63,8 @@ def env_secret_refs(obj: Obj, ctx: Context) -> list[str]:
             if "value" not in env or env.get("value") in (None, ""):
                 continue
             value = env["value"]
+            if is_file_reference(var, value):
+                continue
             if secret_looking(var):
                 out.append(f"{label} env {var} holds a plain value; it looks like a credential")
             elif isinstance(value, str) and _URL_WITH_PASSWORD.match(value):
@@ -100,6 +108,72 @@ def secret_not_clear_text(obj: Obj, ctx: Context) -> list[str]:
     return out
 
 
+# A Secret mounted as files may be readable by its owner (0400) or also its group (0440,
+# the group being the pod's fsGroup, how a non-root container reads a root-owned file).
+SECRET_FILE_MODES = frozenset({0o400, 0o440})
+DEFAULT_SECRET_MODE = 0o644  # the API server's default for secret volumes
+
+
+def _mode_problem(mode: Any, where: str) -> str | None:
+    if isinstance(mode, bool) or not isinstance(mode, (int, float)) or int(mode) != mode:
+        return f"{where} has mode {mode!r}, not a number"
+    if int(mode) not in SECRET_FILE_MODES:
+        return f"{where} has mode {int(mode):04o}; use 0400 or 0440"
+    return None
+
+
+def _secret_volumes(pod: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(volume name, Secret name, mode problems) for each volume that carries a Secret."""
+    out = []
+    for vol in k8s.as_list(pod.get("volumes")):
+        vol = k8s.as_dict(vol)
+        vname = str(vol.get("name", "?"))
+        sources: list[tuple[Mapping[str, Any], Any]] = []
+        if isinstance(vol.get("secret"), Mapping):
+            secret = vol["secret"]
+            sources.append((secret, secret.get("defaultMode", DEFAULT_SECRET_MODE)))
+        projected = k8s.as_dict(vol.get("projected"))
+        for src in k8s.as_list(projected.get("sources")):
+            secret = k8s.get(src, "secret")
+            if isinstance(secret, Mapping):
+                sources.append((secret, projected.get("defaultMode", DEFAULT_SECRET_MODE)))
+        for secret, default_mode in sources:
+            sname = str(secret.get("secretName") or secret.get("name") or "?")
+            problems = [_mode_problem(default_mode, f"volume {vname} (Secret {sname})")]
+            problems += [_mode_problem(item["mode"], f"volume {vname} item {k8s.as_dict(item).get('path', '?')}")
+                         for item in k8s.as_list(secret.get("items")) if "mode" in k8s.as_dict(item)]
+            out.append((vname, sname, [p for p in problems if p]))
+    return out
+
+
+def secrets_as_files(obj: Obj, ctx: Context) -> list[str]:
+    tpl = k8s.pod_template(obj)
+    if not tpl:
+        return []
+    out = []
+    volumes = _secret_volumes(tpl[1])
+    for _, _, problems in volumes:
+        out.extend(problems)
+    secret_volume_names = {v for v, _, _ in volumes}
+    for label, c in k8s.containers(tpl[1]):
+        for env in k8s.as_list(c.get("env")):
+            ref = k8s.get(env, "valueFrom", "secretKeyRef")
+            if isinstance(ref, Mapping):
+                out.append(f"{label} env {k8s.as_dict(env).get('name', '?')} takes key "
+                           f"{ref.get('key', '?')} of Secret {ref.get('name', '?')} as an environment variable")
+        for source in k8s.as_list(c.get("envFrom")):
+            ref = k8s.get(source, "secretRef")
+            if isinstance(ref, Mapping):
+                out.append(f"{label} envFrom loads every key of Secret {ref.get('name', '?')} "
+                           "into environment variables")
+        for mount in k8s.as_list(c.get("volumeMounts")):
+            mount = k8s.as_dict(mount)
+            if mount.get("name") in secret_volume_names and mount.get("readOnly") is not True:
+                out.append(f"{label} mounts secret volume {mount.get('name')} at "
+                           f"{mount.get('mountPath', '?')} without readOnly: true")
+    return out
+
+
 POLICIES = [
     PolicySpec(
         name="env-secret-refs",
@@ -112,4 +186,12 @@ POLICIES = [
         hint="read the value with config.require_secret (set it with `pulumi config set --secret`) "
              "or generate it with pulumi_random, so it stays encrypted in state and masked in renders",
         scope="resource", check=secret_not_clear_text, kinds=frozenset({"Secret"})),
+    PolicySpec(
+        name="secrets-as-files",
+        description="Secrets reach containers as read-only files (mode 0400 or 0440), never as "
+                    "environment variables (valueFrom.secretKeyRef or envFrom.secretRef).",
+        hint="mount the Secret as a volume (secret.defaultMode: 0440 with the pod's fsGroup, or 0400), "
+             "readOnly: true, and point the program at the file (the _FILE convention: "
+             "POSTGRES_PASSWORD_FILE, GF_SECURITY_ADMIN_PASSWORD__FILE, EVENTS_DATABASE_URL_FILE)",
+        scope="resource", check=secrets_as_files, kinds=k8s.POD_KINDS),
 ]

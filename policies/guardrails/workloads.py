@@ -92,6 +92,51 @@ def no_host_namespaces(obj: Obj, ctx: Context) -> list[str]:
             if tpl[1].get(key) is True]
 
 
+# Below this, ids collide with system and login users of the node (Debian's useradd starts
+# human users at 1000, system users below that); a container escape then lands on one.
+MIN_ID = 10000
+
+
+def _low(value: Any) -> bool:
+    n = k8s.number(value)
+    return n is None or n < MIN_ID
+
+
+def high_uid_gid(obj: Obj, ctx: Context) -> list[str]:
+    tpl = k8s.pod_template(obj)
+    if not tpl:
+        return []
+    pod_ctx = k8s.as_dict(tpl[1].get("securityContext"))
+    out = []
+    for key, what in (("runAsUser", "uid"), ("runAsGroup", "gid")):
+        for label, c in k8s.containers(tpl[1]):
+            value = _effective(pod_ctx, k8s.as_dict(c.get("securityContext")), key)
+            if value is None:
+                out.append(f"{label} sets no {key}, so the image picks its {what}")
+            elif _low(value):
+                out.append(f"{label} runs with {what} {value} ({key}); use {MIN_ID} or above")
+    fs_group = pod_ctx.get("fsGroup")
+    if fs_group is None:
+        out.append(f"pod sets no securityContext.fsGroup (>= {MIN_ID}), so volumes keep the image's group")
+    elif _low(fs_group):
+        out.append(f"pod fsGroup {fs_group} is below {MIN_ID}")
+    low_groups = [g for g in k8s.as_list(pod_ctx.get("supplementalGroups")) if _low(g)]
+    if low_groups:
+        out.append(f"pod supplementalGroups {low_groups} are below {MIN_ID}")
+    return out
+
+
+def service_account_token(obj: Obj, ctx: Context) -> list[str]:
+    tpl = k8s.pod_template(obj)
+    if not tpl or tpl[1].get("automountServiceAccountToken") is False:
+        return []
+    account = tpl[1].get("serviceAccountName") or tpl[1].get("serviceAccount")
+    if account in (None, "", "default"):
+        return ["pod mounts the token of the namespace's default ServiceAccount "
+                "(automountServiceAccountToken is not false)"]
+    return [f"pod mounts the token of ServiceAccount {account} (automountServiceAccountToken is not false)"]
+
+
 POLICIES = [
     PolicySpec(
         name="resources-requests-limits",
@@ -121,4 +166,18 @@ POLICIES = [
         description="Pods do not share the node's network, PID or IPC namespace.",
         hint="remove hostNetwork, hostPID and hostIPC from the pod spec (use a Service to expose ports)",
         scope="resource", check=no_host_namespaces, kinds=k8s.POD_KINDS),
+    PolicySpec(
+        name="high-uid-gid",
+        description=f"Every container runs with a uid and gid of {MIN_ID} or above, and the pod "
+                    f"sets an fsGroup of {MIN_ID} or above, so no id collides with a node's users.",
+        hint=f"set securityContext.runAsUser and runAsGroup >= {MIN_ID} on the pod (or each container) "
+             f"and fsGroup >= {MIN_ID}, so volumes stay writable for that group",
+        scope="resource", check=high_uid_gid, kinds=k8s.POD_KINDS),
+    PolicySpec(
+        name="service-account-token",
+        description="No pod mounts a service account token unless it calls the Kubernetes API: "
+                    "automountServiceAccountToken: false on every other pod.",
+        hint="set automountServiceAccountToken: false in the pod spec; a pod that calls the API gets its "
+             "own ServiceAccount with a least-privilege Role and an exemption annotation saying why",
+        scope="resource", check=service_account_token, kinds=k8s.POD_KINDS),
 ]

@@ -68,11 +68,34 @@ def test_probes_resources_and_hardening(build):
     assert spec["affinity"]["podAntiAffinity"]
 
 
-def test_secrets_come_from_secret_refs_and_keys_are_generated(build):
+def _secret_files(spec, container):
+    """file path -> (Secret, key) for every Secret file the container sees, through read-only mounts."""
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    out = {}
+    for mount in container["volumeMounts"]:
+        vol = volumes[mount["name"]]
+        sources = [s["secret"] for s in vol.get("projected", {}).get("sources", [])]
+        if not sources:
+            continue
+        assert mount["readOnly"] is True and vol["projected"]["defaultMode"] == 0o440
+        for src in sources:
+            for item in src["items"]:
+                out[f"{mount['mountPath']}/{item['path']}"] = (src["name"], item["key"])
+    return out
+
+
+def test_secrets_are_mounted_files_and_keys_are_generated(build):
     rec = api_for(build, make_profile("prod"))
+    job = rec.one("batch/v1:Job").props["spec"]["template"]["spec"]
+    for spec in (pod_spec(rec), job):
+        container = spec["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        assert not any("valueFrom" in e for e in env.values()), "no secret may reach the environment"
+        files = _secret_files(spec, container)
+        assert files[env["EVENTS_DATABASE_URL_FILE"]["value"]] == ("loadline-postgres", "url")
+        assert files[env["EVENTS_API_KEYS_FILE"]["value"]] == ("loadline-api-keys", "EVENTS_API_KEYS")
+        assert "EVENTS_DATABASE_URL" not in env and "EVENTS_API_KEYS" not in env
     env = {e["name"]: e for e in pod_spec(rec)["containers"][0]["env"]}
-    assert env["EVENTS_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "loadline-postgres", "key": "url"}
-    assert env["EVENTS_API_KEYS"]["valueFrom"]["secretKeyRef"]["name"] == "loadline-api-keys"
     assert env["EVENTS_ENVIRONMENT"]["value"] == "production"
     assert env["EVENTS_REDIS_MODE"]["value"] == "cluster"
     assert env["EVENTS_WORKERS"]["value"] == "2"

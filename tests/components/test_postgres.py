@@ -27,11 +27,17 @@ def test_password_is_generated_kept_secret_and_referenced(build):
     secret = rec.one("core/v1:Secret")
     assert is_secret(secret.raw["stringData"]), "password and URL must reach the engine as secrets"
     sts = rec.one("StatefulSet").props
-    env = {e["name"]: e for e in container(sts, "postgres")["env"]}
-    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "loadline-postgres", "key": "password"}
-    assert all("value" not in e or "PASS" not in name for name, e in env.items())
-    exporter = {e["name"]: e for e in container(sts, "exporter")["env"]}
-    assert "secretKeyRef" in exporter["DATA_SOURCE_PASS"]["valueFrom"]
+    pod = sts["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"] == {"secretName": "loadline-postgres", "defaultMode": 0o440,
+                                "items": [{"key": "password", "path": "password"}]}
+    for name, variable in (("postgres", "POSTGRES_PASSWORD_FILE"), ("exporter", "DATA_SOURCE_PASS_FILE")):
+        c = container(sts, name)
+        env = {e["name"]: e for e in c["env"]}
+        assert not any("valueFrom" in e and "secretKeyRef" in e["valueFrom"] for e in env.values())
+        (mount,) = [m for m in c["volumeMounts"] if m["name"] == volume["name"]]
+        assert mount["readOnly"] is True
+        assert env[variable]["value"] == f"{mount['mountPath']}/password"
 
 
 def test_tuning_storage_and_exporter_follow_the_profile(build):
@@ -61,7 +67,8 @@ def test_backup_cronjob_schedule_retention_and_unawaited_claim(build):
     assert c["command"] == ["sh", "-c", backup_script(14)]
     assert "-mtime +13" in c["command"][2]
     env = {e["name"]: e for e in c["env"]}
-    assert "secretKeyRef" in env["PGPASSWORD"]["valueFrom"]
+    assert "PGPASSWORD" not in env and env["PGPASSWORD_FILE"]["value"] == "/run/secrets/postgres/password"
+    assert {"name": "password", "mountPath": "/run/secrets/postgres", "readOnly": True} in c["volumeMounts"]
     claim = rec.one("PersistentVolumeClaim").props
     assert claim["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
 
@@ -92,11 +99,22 @@ def test_backup_script_dumps_a_real_database_and_prunes_old_dumps(postgres, tmp_
     now = time.time()
     os.utime(stale, (now - 15 * 86400, now - 15 * 86400))
     os.utime(recent, (now - 2 * 86400, now - 2 * 86400))
+    # A reader whose password needs pgpass escaping (':' and '\\'), read from a file mounted
+    # the way the kubelet mounts the Secret: mode 0440, never an environment variable.
+    postgres.psql("DROP ROLE IF EXISTS backup_reader; "
+                  "CREATE ROLE backup_reader LOGIN PASSWORD 'rd:pw\\x9'; GRANT pg_read_all_data TO backup_reader;")
+    password_file = tmp_path / "password"
+    password_file.write_text("rd:pw\\x9")
+    password_file.chmod(0o440)
+    private = tmp_path / "private"
+    private.mkdir()
     url = urlparse(postgres.url)
-    env = {**os.environ, "BACKUP_DIR": str(backups), "PGHOST": url.hostname, "PGPORT": str(url.port),
-           "PGDATABASE": url.path.lstrip("/"), "PGUSER": url.username, "PGPASSWORD": url.password}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update({"BACKUP_DIR": str(backups), "PGHOST": url.hostname, "PGPORT": str(url.port), "TMPDIR": str(private),
+                "PGDATABASE": url.path.lstrip("/"), "PGUSER": "backup_reader", "PGPASSWORD_FILE": str(password_file)})
     done = subprocess.run(["sh", "-c", backup_script(14)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    assert (private / ".pgpass").stat().st_mode & 0o777 == 0o600
     dumps = sorted(p.name for p in backups.glob("loadline-*.dump"))
     assert stale.name not in dumps and recent.name in dumps and len(dumps) == 2
     fresh = next(p for p in backups.glob("loadline-2*.dump"))

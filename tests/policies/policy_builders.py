@@ -7,16 +7,18 @@ from typing import Any
 
 NS = "shop"
 LABELS = {"app.kubernetes.io/name": "web", "app.kubernetes.io/instance": NS}
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+IMAGE = f"ghcr.io/acme/web:1.2.3@{DIGEST}"
 
 
-def container(name: str = "web", image: str = "ghcr.io/acme/web:1.2.3", **extra: Any) -> dict[str, Any]:
+def container(name: str = "web", image: str = IMAGE, **extra: Any) -> dict[str, Any]:
     c = {
         "name": name,
         "image": image,
         "ports": [{"name": "http", "containerPort": 8000}],
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
                       "limits": {"cpu": "500m", "memory": "256Mi"}},
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "privileged": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "privileged": False,
                             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
@@ -32,7 +34,9 @@ def deployment(name: str = "web", *, replicas: int | None = None, spread: bool =
         "selector": {"matchLabels": dict(LABELS)},
         "template": {
             "metadata": {"labels": dict(LABELS)},
-            "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+            "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                                         "fsGroup": 10001},
+                     "automountServiceAccountToken": False,
                      "containers": containers or [container()]},
         },
     }

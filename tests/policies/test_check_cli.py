@@ -39,23 +39,23 @@ def test_violating_directory_exits_1_and_names_each_violation(violating):
         ("Deployment shop/web", "images-pinned"), ("Deployment shop/web", "no-host-namespaces"),
         ("Deployment shop/web", "env-secret-refs"), ("Deployment shop/web", "pdb-for-replicated"),
         ("Deployment shop/web", "prod-pod-spread"), ("Namespace shop", "network-policy-default-deny"),
-        ("Secret shop/creds", "secret-not-clear-text"),
+        ("Secret shop/creds", "secret-not-clear-text"), ("Deployment shop/web", "image-digests"),
     ]:
         assert resource in out and f"MANDATORY  {policy}:" in out
     assert "fix: " in out
-    assert out.strip().splitlines()[-1].startswith("summary: FAIL: 8 mandatory violations")
+    assert out.strip().splitlines()[-1].startswith("summary: FAIL: 9 mandatory violations")
 
 
 def test_violating_directory_advisory_exits_0(violating):
     result = _check("--manifests", violating, "--enforcement", "advisory")
     assert result.exit_code == 0 and "advisory   images-pinned" in result.output
-    assert "summary: PASS: 0 mandatory violations, 8 advisory violations" in result.output
+    assert "summary: PASS: 0 mandatory violations, 9 advisory violations" in result.output
 
 
 def test_json_output(violating):
     result = _check("--manifests", violating, "--json")
     data = json.loads(result.output)
-    assert result.exit_code == 1 and data["exitCode"] == 1 and data["counts"]["mandatory"] == 8
+    assert result.exit_code == 1 and data["exitCode"] == 1 and data["counts"]["mandatory"] == 9
     assert {"policy", "resource", "message", "hint", "level", "exempted", "exemptReason"} <= set(data["findings"][0])
 
 
@@ -68,7 +68,8 @@ def test_clean_directory_exits_0(tmp_path):
 def test_exemption_is_listed_with_its_reason(tmp_path):
     objs = clean_stack()
     objs[0] = deployment(containers=[container(image="nginx:latest")],
-                         annotations={annotation("images-pinned"): "mirrored and scanned upstream"})
+                         annotations={annotation("images-pinned"): "mirrored and scanned upstream",
+                                      annotation("image-digests"): "mirrored and scanned upstream"})
     result = _check("--manifests", _write(tmp_path / "ex", "all.yaml", objs))
     assert result.exit_code == 0
     assert "EXEMPTED   images-pinned" in result.output and "reason: mirrored and scanned upstream" in result.output

@@ -31,9 +31,12 @@ def _violating():
 
 def test_mandatory_violation_fails_and_advisory_only_warns():
     strict = check_objects(_violating(), Context(environment="staging"), source="t")
-    assert strict.level is Level.MANDATORY and len(strict.mandatory) == 1 and strict.exit_code == 1
+    assert strict.level is Level.MANDATORY and strict.exit_code == 1
+    # image-digests blocks only in prod: in staging the untagged image fails images-pinned alone.
+    assert [f.policy for f in strict.mandatory] == ["images-pinned"]
+    assert [f.policy for f in strict.advisory] == ["image-digests"]
     lax = check_objects(_violating(), Context(environment="dev"), source="t")
-    assert lax.level is Level.ADVISORY and len(lax.advisory) == 1 and lax.exit_code == 0
+    assert lax.level is Level.ADVISORY and len(lax.advisory) == 2 and lax.exit_code == 0
 
 
 def test_explicit_level_overrides_the_environment():

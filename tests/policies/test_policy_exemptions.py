@@ -11,8 +11,10 @@ def _stack_with(web):
     return [web, hpa(), pdb(), default_deny(), allow_web(), service()]
 
 
-def _latest(annotations=None):
-    return deployment(containers=[container(image="nginx:latest")], annotations=annotations)
+def _host_network(annotations=None):
+    web = deployment(annotations=annotations)
+    web["spec"]["template"]["spec"]["hostNetwork"] = True
+    return web
 
 
 def test_clean_stack_has_no_findings():
@@ -20,19 +22,19 @@ def test_clean_stack_has_no_findings():
 
 
 def test_exemption_with_reason_is_reported_not_counted():
-    web = _latest({annotation("images-pinned"): "vendor image, pinned by digest in the mirror"})
+    web = _host_network({annotation("no-host-namespaces"): "node-level network probe, reviewed"})
     findings = evaluate(_stack_with(web), CTX, POLICIES)
     assert len(findings) == 1
     f = findings[0]
-    assert f.policy == "images-pinned" and f.exempted
-    assert f.exempt_reason == "vendor image, pinned by digest in the mirror"
+    assert f.policy == "no-host-namespaces" and f.exempted
+    assert f.exempt_reason == "node-level network probe, reviewed"
     assert f.resource == "Deployment shop/web"
 
 
 def test_exemption_with_empty_reason_exempts_nothing_and_is_a_violation():
-    web = _latest({annotation("images-pinned"): "  "})
+    web = _host_network({annotation("no-host-namespaces"): "  "})
     findings = evaluate(_stack_with(web), CTX, POLICIES)
-    assert sorted(f.policy for f in findings) == ["exemption-reasons", "images-pinned"]
+    assert sorted(f.policy for f in findings) == ["exemption-reasons", "no-host-namespaces"]
     assert not any(f.exempted for f in findings)
     reason = next(f for f in findings if f.policy == "exemption-reasons")
     assert "has an empty reason" in reason.message and reason.level is Level.MANDATORY

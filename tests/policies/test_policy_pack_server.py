@@ -78,18 +78,19 @@ def test_pack_lists_every_policy_mandatory_for_a_prod_stack(analyzer):
 def test_pack_reports_a_violation_and_passes_a_clean_deployment(analyzer):
     bad = _analyze(analyzer, deployment(containers=[container(image="nginx:latest")]))
     names = [(d.policyName, d.enforcementLevel) for d in bad.diagnostics]
-    assert names == [("images-pinned", analyzer_pb2.MANDATORY)]
+    assert names == [("images-pinned", analyzer_pb2.MANDATORY), ("image-digests", analyzer_pb2.MANDATORY)]
     assert "floating tag latest" in bad.diagnostics[0].message
     assert list(_analyze(analyzer, deployment()).diagnostics) == []
 
 
 def test_pack_reports_an_exemption_as_not_applicable(analyzer):
     exempt = deployment(containers=[container(image="nginx:latest")],
-                        annotations={annotation("images-pinned"): "vendor pins by digest"})
+                        annotations={annotation("images-pinned"): "vendor pins by digest",
+                                     annotation("image-digests"): "vendor pins by digest"})
     response = _analyze(analyzer, exempt)
     assert list(response.diagnostics) == []
     assert [(n.policy_name, "vendor pins by digest" in n.reason) for n in response.not_applicable] == [
-        ("images-pinned", True)]
+        ("images-pinned", True), ("image-digests", True)]
 
 
 def test_pack_stack_check_reports_against_the_resource_urn(analyzer):

@@ -55,8 +55,25 @@ def test_objects_carry_labels_pinned_images_and_hardening(rendered):
                 if m["kind"] in LONG_RUNNING:
                     assert c.get("livenessProbe") and c.get("readinessProbe"), where
                 for env in c.get("env", []):
+                    assert "secretKeyRef" not in env.get("valueFrom", {}), f"{where} {env['name']} is a secret in env"
                     if any(w in env["name"] for w in ("PASSWORD", "PASS", "API_KEYS", "DATABASE_URL")):
-                        assert "valueFrom" in env, f"{where} {env['name']} is a plain value"
+                        assert env["name"].endswith("_FILE") and env["value"].startswith("/run/secrets/"), \
+                            f"{where} {env['name']} is not a file reference"
+                assert not c.get("envFrom"), where
+
+
+def test_every_pod_runs_with_high_ids_and_no_idle_token(rendered):
+    for m in rendered.manifests:
+        for pod in pod_specs(m):
+            where = f"{m['kind']}/{m['metadata']['name']}"
+            ctx = pod["securityContext"]
+            assert min(ctx["runAsUser"], ctx["runAsGroup"], ctx["fsGroup"]) >= 10000, where
+            for c in pod["containers"]:
+                sc = c["securityContext"]
+                assert min(sc.get("runAsUser", ctx["runAsUser"]), sc.get("runAsGroup", ctx["runAsGroup"])) >= 10000
+            if pod.get("automountServiceAccountToken") is not False:
+                reason = m["metadata"].get("annotations", {}).get("policy.loadline.dev/exempt.service-account-token")
+                assert reason and pod["serviceAccountName"] not in ("", "default"), where
 
 
 def test_hpa_target_has_no_replicas_and_pdb_is_below_the_floor(rendered):
