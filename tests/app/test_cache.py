@@ -46,3 +46,19 @@ def test_cache_entries_expire(app_factory, redis):
         with redis.client() as c:
             keys = c.keys("events:search:*[0-9a-f]")
             assert keys and all(0 < c.pttl(k) <= 1000 for k in keys)
+
+
+def test_a_write_bumps_the_search_generation_even_while_the_breaker_is_open(app_factory, redis, outage):
+    with app_factory(redis_breaker_threshold=1, redis_breaker_base_seconds=300,
+                     redis_breaker_max_seconds=300, redis_timeout_seconds=0.5) as client:
+        outage.stop(redis)
+        assert client.get("/v1/events/search", params=WINDOW).status_code == 200  # from PostgreSQL
+        outage.restart(redis)
+        assert "breaker open" in client.get("/readyz").text  # Redis is back, the breaker still skips it
+        with redis.client() as c:
+            c.set("events:search:gen", 41)  # the restarted Redis kept nothing; pages live under 41
+        create(client, starts_at="2032-07-02T11:00:00Z", ends_at="2032-07-02T12:00:00Z")
+        with redis.client() as c:
+            # Without this bump, pages cached before the outage would be served as fresh once
+            # the breaker closes again.
+            assert int(c.get("events:search:gen")) == 42

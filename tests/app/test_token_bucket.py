@@ -92,7 +92,8 @@ def test_retry_after_rounds_up_to_whole_seconds(wait, header):
 
 def _limiter(url: str, **settings) -> RateLimiter:
     s = Settings(environment="development", database_url="postgresql://unused/db", redis_url=[url],
-                 api_keys=["k" * 16], redis_retry_after_failure_seconds=30, **settings)
+                 api_keys=["k" * 16], redis_breaker_threshold=1, redis_breaker_base_seconds=30,
+                 redis_breaker_max_seconds=30, **settings)
     from app.cache import make_client
     return RateLimiter(Cache(s, make_client(s)), rate=1, burst=2)
 
@@ -119,12 +120,12 @@ def test_limiter_lets_requests_through_while_redis_is_down(redis, outage):
         limiter = _limiter(redis.url, redis_timeout_seconds=0.5)
         try:
             outage.stop(redis)
-            first, s1 = await limiter.check("c", SimpleNamespace()), None
+            first = await limiter.check("c", SimpleNamespace())
             state = SimpleNamespace()
-            second = await limiter.check("c", state)  # backing off: Redis is not even tried
-            return first, second, state
+            second = await limiter.check("c", state)  # the breaker is open: Redis is not even tried
+            return first, second, state, limiter.cache.breaker.name
         finally:
             await limiter.cache.client.aclose()
-    first, second, state = asyncio.run(go())
+    first, second, state, breaker = asyncio.run(go())
     assert first == (None, None) and second == (None, None)
-    assert state.degraded_redis is True
+    assert state.degraded_redis is True and breaker == "open"

@@ -44,3 +44,60 @@ def test_grafana_off_means_no_grafana(build):
     assert not any("grafana" in n for n in names)
     cm = next(r for r in rec.of_type("core/v1:ConfigMap") if "prometheus.yml" in r.props.get("data", {}))
     assert "grafana" not in cm.props["data"]["prometheus.yml"]
+
+
+def _outputs(recorder, profile):
+    """The Environment's declared outputs, resolved under the mocks."""
+    import pulumi
+
+    got = {}
+
+    @pulumi.runtime.test
+    def program():
+        env = Environment("loadline", EnvironmentArgs(profile=profile))
+        names = ("namespace", "api_url", "image", "redis_url", "database_secret_name",
+                 "prometheus_url", "grafana_url")
+        return pulumi.Output.all(*(getattr(env, n) for n in names)).apply(
+            lambda values: got.update(zip(names, values)))
+
+    program()
+    return got
+
+
+def _service(recorder, suffix: str) -> str:
+    return next(r.props["metadata"]["name"] for r in recorder.of_type("core/v1:Service")
+                if r.props["metadata"]["name"].endswith(suffix))
+
+
+def test_outputs_name_the_objects_the_environment_created(recorder):
+    profile = make_profile("staging")
+    out = _outputs(recorder, profile)
+    ns = profile.namespace
+    assert out["namespace"] == ns
+    assert out["api_url"] == f"http://{_service(recorder, '-api')}.{ns}.svc.cluster.local"
+    assert out["image"] == profile.image.ref
+    secrets = {r.props["metadata"]["name"] for r in recorder.of_type("core/v1:Secret")}
+    assert out["database_secret_name"] in secrets
+    redis_urls = out["redis_url"].split(",")
+    assert len(redis_urls) == profile.redis.nodes  # cluster mode: every node is a startup node
+    headless = _service(recorder, "-redis-headless")
+    assert all(u.startswith("redis://") and f".{headless}.{ns}.svc.cluster.local:" in u for u in redis_urls)
+    assert out["prometheus_url"] == f"http://{_service(recorder, '-prometheus')}.{ns}.svc.cluster.local:9090"
+    assert out["grafana_url"].startswith(f"http://{_service(recorder, '-grafana')}.{ns}.svc.cluster.local")
+
+
+def test_a_review_stack_exports_the_api_url_the_env_commands_expect(recorder):
+    # tests/envs/fake_pulumi.py answers `stack output` with this URL: it must be what the program exports.
+    profile = make_profile("dev", {"namespace": "review-pr-1", "environment": "review"})
+    out = _outputs(recorder, profile)
+    assert out["api_url"] == "http://loadline-api.review-pr-1.svc.cluster.local"
+
+
+def test_standalone_redis_exports_one_url(recorder):
+    profile = make_profile("dev")
+    out = _outputs(recorder, profile)
+    assert out["redis_url"] == f"redis://{_service(recorder, '-redis')}.{profile.namespace}.svc.cluster.local:6379/0"
+    if profile.monitoring.grafana:
+        assert out["grafana_url"].startswith(f"http://{_service(recorder, '-grafana')}.{profile.namespace}.")
+    else:
+        assert out["grafana_url"] == ""

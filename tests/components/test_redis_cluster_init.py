@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 
@@ -11,9 +10,7 @@ import pytest
 
 from components.redis_cluster import INIT_SCRIPT
 from loadline.services.ports import free_port
-
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
-
+from loadline.services.redis import redis_server_bin
 
 @pytest.fixture
 def nodes(tmp_path):
@@ -27,7 +24,7 @@ def nodes(tmp_path):
             d = tmp_path / str(port)
             d.mkdir()
             procs.append(subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                [redis_server_bin(), "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                  "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000", "--dir", str(d),
                  "--save", "", "--appendonly", "no"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from loadline.cli import app
+from loadline.envs.config import GENERATED_MARKER
 from loadline.envs.registry import EnvRecord, Registry
 from loadline.local import env
 from loadline.profile import PROFILE_KEY, REPO_ROOT, STACKS_DIR, load_profile
@@ -102,7 +103,7 @@ def review_stack(request):
         profile["slo"].pop("p99Ms", None)
         profile["load"]["duration"] = "5s"
         path = STACKS_DIR / f"Pulumi.{name}.yaml"
-        path.write_text(yaml.safe_dump(doc))
+        path.write_text(GENERATED_MARKER + "\n" + yaml.safe_dump(doc))
         made.append(path)
         return name
     yield make

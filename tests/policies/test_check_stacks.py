@@ -8,12 +8,15 @@ from typer.testing import CliRunner
 
 from loadline.check import check_manifests, check_objects
 from loadline.cli import app
-from loadline.profile import available_stacks, load_profile
+from loadline.envs.config import is_generated
+from loadline.profile import available_stacks, load_profile, stack_file
 from loadline.render import render_stack
 from policies.guardrails import Level
 from policies.guardrails.context import profile_context
 
-SHIPPED = ["dev", "staging", "prod", "local"]
+# Every stack file in stacks/ except the review stacks `env up` writes: a stack added later is
+# checked without anyone remembering to list it.
+SHIPPED = [s for s in available_stacks() if not is_generated(stack_file(s))]
 
 
 @lru_cache(maxsize=None)
@@ -29,7 +32,7 @@ def _check(stack, manifests):
 
 
 def test_shipped_stacks_are_the_ones_checked():
-    assert set(SHIPPED) <= set(available_stacks())
+    assert {"dev", "staging", "prod", "local"} <= set(SHIPPED)
 
 
 @pytest.mark.parametrize("stack", SHIPPED)
