@@ -110,11 +110,11 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Text
-    venue: Text
-    starts_at: DateTimeIn
-    ends_at: DateTimeIn
-    capacity: Capacity
+    title: Text = Field(examples=["Launch"])
+    venue: Text = Field(examples=["Hall A"])
+    starts_at: DateTimeIn = Field(examples=["2030-05-01T18:00:00Z"])
+    ends_at: DateTimeIn = Field(examples=["2030-05-01T20:00:00+00:00"])
+    capacity: Capacity = Field(examples=[120])
 
     # A field validator, not a model validator: its error carries the field, so the message names ends_at.
     @field_validator("ends_at")
@@ -138,9 +138,9 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    starts_at: DateTimeIn = Field(description="window start (inclusive)")
-    ends_at: DateTimeIn = Field(description="window end (exclusive)")
-    limit: int = Field(20, ge=1, le=MAX_SEARCH_LIMIT, description="page size")
+    starts_at: DateTimeIn = Field(description="window start (inclusive)", examples=["2030-05-01T00:00:00Z"])
+    ends_at: DateTimeIn = Field(description="window end (exclusive)", examples=["2030-05-02T00:00:00Z"])
+    limit: int = Field(20, ge=1, le=MAX_SEARCH_LIMIT, description="page size", examples=[20])
     cursor: str | None = Field(None, max_length=200,
                                description="next_cursor of the previous page, unchanged (anything else is 422)")
 
