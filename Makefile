@@ -8,7 +8,7 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv tools test test-fast render check demo bench-app lint-workflows lock clean
+.PHONY: help setup system-deps venv tools lint test test-fast render check demo bench-app lint-workflows lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -32,7 +32,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 	@echo "venv: ready ($(VENV))"
 
-test: setup ## set up, then run the whole test suite
+lint: setup ## ruff (lint rules) and mypy, configured in pyproject.toml; the import rules run in the tests
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup lint ## set up, lint, then run the whole test suite
 	$(BIN)/python -m pytest
 
 test-fast: setup ## the suite without the slow end-to-end tests

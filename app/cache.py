@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from typing import cast
 from urllib.parse import urlsplit
 
 import orjson
@@ -43,7 +44,8 @@ REDIS_FAILURES = (RedisError, RedisClusterException, OSError, asyncio.TimeoutErr
 def make_client(settings: Settings) -> Redis | RedisCluster:
     timeout = settings.redis_timeout_seconds
     if settings.redis_mode == "cluster":
-        nodes = [ClusterNode(urlsplit(u).hostname, urlsplit(u).port or 6379) for u in settings.redis_url]
+        # Settings refuse a Redis URL without a host.
+        nodes = [ClusterNode(cast(str, urlsplit(u).hostname), urlsplit(u).port or 6379) for u in settings.redis_url]
         # Redirects (MOVED/ASK) are followed by the client; after a failover it refreshes the slot map.
         return RedisCluster(startup_nodes=nodes, socket_timeout=timeout, socket_connect_timeout=timeout,
                             require_full_coverage=False)

@@ -36,6 +36,7 @@ class Database:
         asyncio.get_running_loop().create_task(self._warm())
 
     async def _warm(self) -> None:
+        assert self.pool is not None, "open() creates the pool first"
         try:
             conns = [await self.pool.acquire() for _ in range(self.settings.db_pool_min)]
             for c in conns:
@@ -57,6 +58,7 @@ class Database:
     @asynccontextmanager
     async def _checked_out(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection from the pool, counted in use, released on the way out."""
+        assert self.pool is not None, "open() creates the pool first"
         try:
             conn = await self.pool.acquire()
         except UNAVAILABLE as exc:

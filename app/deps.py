@@ -35,7 +35,9 @@ async def get_services(request: Request) -> Services:
 
 def valid_key(settings: Settings, key: str | None) -> bool:
     # Constant-time comparison against every key: no timing hint about which prefix matched.
-    return bool(key) and any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys)
+    if not key:
+        return False
+    return any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys)
 
 
 # auto_error=False: a missing key gets the same 401 and error body as a wrong one.
@@ -44,7 +46,7 @@ API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="A
 
 async def require_api_key(request: Request,
                           x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None) -> str:
-    if not valid_key(request.app.state.services.settings, x_api_key):
+    if x_api_key is None or not valid_key(request.app.state.services.settings, x_api_key):
         raise AppError(401, "unauthorized", "X-API-Key: missing or not a valid key")
     return x_api_key
 

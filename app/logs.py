@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -18,7 +18,7 @@ _STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -63,7 +63,7 @@ class AccessLog:
         self.last = time.monotonic()
 
     def write(self, entry: dict) -> None:
-        entry["ts"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        entry["ts"] = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.buf += orjson.dumps(entry, default=str)
         self.buf += b"\n"
         if len(self.buf) > self.MAX_BUFFER or time.monotonic() - self.last > self.FLUSH_S:

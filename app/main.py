@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            if flusher:
+            if flusher and access_log:
                 flusher.cancel()
                 access_log.flush()
             await db.close()

@@ -28,4 +28,4 @@ def install(app: FastAPI, settings: Settings) -> None:
             app.openapi_schema = doc
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema

@@ -8,7 +8,6 @@ difference is the framework layer alone. Alternating rounds; the median is print
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 

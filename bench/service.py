@@ -25,13 +25,18 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import psutil  # noqa: E402
-from gevent.event import Event  # noqa: E402
 import requests  # noqa: E402
+from gevent.event import Event  # noqa: E402
 from locust import FastHttpUser, constant, constant_throughput, task  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from loadline.services import free_port, start_postgres, start_redis, stop_all  # noqa: E402
-from loadline.services import pids  # noqa: E402
+from loadline.services import (  # noqa: E402
+    free_port,
+    pids,  # noqa: E402
+    start_postgres,
+    start_redis,
+    stop_all,
+)
 
 API_KEY = "bench-key-0123456789abcdef"
 SEARCH = {"starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T06:00:00Z", "limit": "20"}
@@ -117,7 +122,7 @@ def run_phase(host: str, user: type, users: int, seconds: float, cpu: dict[str, 
 
 
 def start_server(wd: Path, env: dict, port: int) -> subprocess.Popen:
-    log = open(wd / "server.log", "w")
+    log = open(wd / "server.log", "w")  # noqa: SIM115  (the server writes to it until it stops)
     proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     pids.record(wd, "app-server", proc.pid, signal.SIGTERM)
@@ -185,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.seconds:g} s per phase, {args.users} users", flush=True)
 
         server_procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        assert redis.proc is not None
         cpu = {"server": server_procs, "redis": [psutil.Process(redis.proc.pid)],
                "locust": [psutil.Process()]}
         bare = run_phase(host, BareUser, args.users, args.seconds, cpu)

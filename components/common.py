@@ -6,7 +6,10 @@ which the policy pack checks object by object.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
 
 import pulumi
 
@@ -53,7 +56,7 @@ def selector(*, name: str, instance: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": instance}
 
 
-def metadata(name: str, namespace: str, lbls: Mapping[str, str],
+def metadata(name: str, namespace: pulumi.Input[str], lbls: Mapping[str, str],
              annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(lbls)}
     if annotations:

@@ -143,6 +143,7 @@ class Postgres(pulumi.ComponentResource):
 
     def _secret(self, password: random.RandomPassword, host: str) -> k8s.core.v1.Secret:
         url = pulumi.Output.concat("postgresql://", USER, ":", password.result, "@", host, ":", str(PORT), "/", DATABASE)
+        secret_url: pulumi.Output[str] = pulumi.Output.secret(url)
         return k8s.core.v1.Secret(
             f"{self._name}-secret",
             metadata=common.metadata(self._name, self._ns, self._lbl),
@@ -151,7 +152,7 @@ class Postgres(pulumi.ComponentResource):
                 "username": USER,
                 "database": DATABASE,
                 "password": password.result,
-                "url": pulumi.Output.secret(url),
+                "url": secret_url,
             },
             opts=self._child,
         )

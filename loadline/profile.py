@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "stacks"
@@ -107,7 +108,7 @@ class Resources(_Model):
     limits: Quantities
 
     @model_validator(mode="after")
-    def _requests_within_limits(self) -> "Resources":
+    def _requests_within_limits(self) -> Resources:
         if cpu_millicores(self.requests.cpu) > cpu_millicores(self.limits.cpu):
             raise ValueError(f"requests.cpu {self.requests.cpu} exceeds limits.cpu {self.limits.cpu}")
         if memory_bytes(self.requests.memory) > memory_bytes(self.limits.memory):
@@ -176,7 +177,7 @@ class Hpa(_Model):
     scale_down: ScalingPolicy
 
     @model_validator(mode="after")
-    def _bounds(self) -> "Hpa":
+    def _bounds(self) -> Hpa:
         if self.max_replicas < self.min_replicas:
             raise ValueError(
                 f"maxReplicas ({self.max_replicas}) must be >= minReplicas ({self.min_replicas})")
@@ -217,7 +218,7 @@ class Redis(_Model):
     resources: Resources
 
     @model_validator(mode="after")
-    def _topology(self) -> "Redis":
+    def _topology(self) -> Redis:
         if self.mode == "cluster" and self.shards < 3:
             raise ValueError(f"cluster mode needs shards >= 3 (Redis Cluster minimum), got {self.shards}")
         if self.mode == "standalone" and (self.shards != 1 or self.replicas_per_shard != 0):
@@ -265,7 +266,7 @@ class Postgres(_Model):
         None, description="name of a secure stack config key holding the connection URL")
 
     @model_validator(mode="after")
-    def _mode(self) -> "Postgres":
+    def _mode(self) -> Postgres:
         if self.mode == "inCluster":
             missing = [k for k in ("storage", "tuning", "backup", "resources") if getattr(self, k) is None]
             if missing:
@@ -290,7 +291,7 @@ class Monitoring(_Model):
         None, description="value of the `release` label the Prometheus Operator selects")
 
     @model_validator(mode="after")
-    def _operator(self) -> "Monitoring":
+    def _operator(self) -> Monitoring:
         if self.mode == "operator" and not self.operator_release:
             raise ValueError("operator mode needs operatorRelease (the label the operator selects)")
         return self
@@ -319,7 +320,7 @@ class Slo(_Model):
     faults: FaultTargets = Field(default_factory=FaultTargets)
 
     @model_validator(mode="after")
-    def _order(self) -> "Slo":
+    def _order(self) -> Slo:
         if self.p99_ms is not None and self.p99_ms < self.p95_ms:
             raise ValueError(f"p99Ms ({self.p99_ms}) must be >= p95Ms ({self.p95_ms})")
         return self
@@ -376,7 +377,7 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts).replace(".[", "[") or "(profile)"
 
 
-def _reason(err: dict[str, Any]) -> str:
+def _reason(err: ErrorDetails) -> str:
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         return "unknown key (check the spelling; see docs/profile.md)"

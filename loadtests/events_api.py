@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 CREATE, GET, SEARCH = "/v1/events", "/v1/events/{event_id}", "/v1/events/search"
 VENUES = ("Hall A", "Hall B", "Riverside Stage", "Main Arena", "Studio 3")
@@ -21,7 +21,7 @@ SEARCH_LIMIT = 20
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_ts(value: str) -> datetime:
@@ -30,7 +30,7 @@ def parse_ts(value: str) -> datetime:
 
 def new_event(starts_at: datetime | None = None) -> dict:
     """A create request body; `starts_at` defaults to a time in the coming week."""
-    start = starts_at or datetime.now(timezone.utc) + timedelta(hours=random.uniform(1, 160))
+    start = starts_at or datetime.now(UTC) + timedelta(hours=random.uniform(1, 160))
     return {
         "title": f"loadline {uuid.uuid4().hex[:12]}",
         "venue": random.choice(VENUES),
@@ -83,7 +83,7 @@ def check_search(body: object, start: str, end: str, *, expect_items: bool) -> s
 
 def hot_window(now: datetime) -> tuple[str, str]:
     """The coming week from today's midnight: the same query from every visitor."""
-    day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return iso(day), iso(day + timedelta(days=8))
 
 

@@ -18,13 +18,23 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 
 import gevent
 from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.runners import WorkerRunner
 
 from loadtests.events_api import (
-    CREATE, GET, SEARCH, SEARCH_LIMIT, check_created, check_event, check_search, cold_window, new_event)
+    CREATE,
+    GET,
+    SEARCH,
+    SEARCH_LIMIT,
+    check_created,
+    check_event,
+    check_search,
+    cold_window,
+    new_event,
+)
 from loadtests.seed import seed
 from loadtests.stages import stages
 from loadtests.timeline import Timeline
@@ -41,7 +51,7 @@ CREATED_OUT = os.environ.get("LOADLINE_CREATED_OUT")
 @events.test_start.add_listener
 def _load_seed(environment, **_kw):
     if os.environ.get("LOADLINE_SEED_FILE"):
-        SEED.update(json.loads(open(os.environ["LOADLINE_SEED_FILE"]).read()))
+        SEED.update(json.loads(Path(os.environ["LOADLINE_SEED_FILE"]).read_text()))
     elif not SEED:
         SEED.update(seed(environment.host.rstrip("/"), API_KEY))
     if not isinstance(environment.runner, WorkerRunner):

@@ -8,7 +8,7 @@ over the past year (the cold windows). The result, written by the gate to
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -20,14 +20,14 @@ class SeedError(Exception):
 
 
 def seed(host: str, api_key: str, *, count: int = 200, timeout_s: float = 60.0) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     session = requests.Session()
     session.headers["X-API-Key"] = api_key
     ids: list[str] = []
     cold: list[str] = []  # starts_at of each cold event
     deadline = now.timestamp() + timeout_s
     for i in range(count):
-        if datetime.now(timezone.utc).timestamp() > deadline:
+        if datetime.now(UTC).timestamp() > deadline:
             raise SeedError(f"seeding took longer than {timeout_s:g} s ({i} of {count} events)")
         hot = i % 2 == 0
         when = (now + timedelta(hours=random.uniform(1, 160)) if hot

@@ -11,7 +11,7 @@ Every alert carries an `slo` label naming the profile target it guards
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from loadline.profile import Profile
 
@@ -21,12 +21,15 @@ POSTGRES_JOB = "postgres"
 KSM_JOB = "kube-state-metrics"
 HPA_NAME = "loadline-api"
 
-_REQ = 'http_request_duration_seconds_count{job="%s"}' % API_JOB
-_BUCKET = 'http_request_duration_seconds_bucket{job="%s"}' % API_JOB
-_ERR = 'http_request_duration_seconds_count{job="%s",status=~"5.."}' % API_JOB
+_REQ = f'http_request_duration_seconds_count{{job="{API_JOB}"}}'
+_BUCKET = f'http_request_duration_seconds_bucket{{job="{API_JOB}"}}'
+_ERR = f'http_request_duration_seconds_count{{job="{API_JOB}",status=~"5.."}}'
 
 # Multi-window burn rates from the Google SRE workbook: a fast burn pages, a slow burn tickets.
-BURN_RATES = (
+# One multiwindow burn-rate alert: `factor` times the error budget over both windows.
+BurnRate = TypedDict("BurnRate", {"name": str, "long": str, "short": str, "factor": float,
+                                  "for": str, "severity": str})
+BURN_RATES: tuple[BurnRate, ...] = (
     {"name": "Fast", "long": "1h", "short": "5m", "factor": 14.4, "for": "2m", "severity": "page"},
     {"name": "Slow", "long": "6h", "short": "30m", "factor": 6.0, "for": "15m", "severity": "ticket"},
 )

@@ -7,9 +7,10 @@ here over every object and over the stack as a whole, so CI gets the verdict of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from loadline.check.manifests import ManifestError, Manifests, load_manifests
 from loadline.profile import STACKS_DIR, Profile, ProfileError, load_profile, read_stack_config

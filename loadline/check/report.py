@@ -9,7 +9,7 @@ from loadline.check import CheckResult
 from policies.guardrails import STACK, Finding
 
 
-def _grouped(findings: list[Finding]) -> "OrderedDict[str, list[Finding]]":
+def _grouped(findings: list[Finding]) -> OrderedDict[str, list[Finding]]:
     groups: OrderedDict[str, list[Finding]] = OrderedDict()
     # Resources in name order, the stack-wide findings last.
     for f in sorted(findings, key=lambda f: (f.resource == STACK, f.resource)):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -26,18 +25,18 @@ def _fail(message: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check_cmd(
-        stack: Optional[str] = typer.Option(
+        stack: str | None = typer.Option(
             None, "--stack", help="render this stack offline (stacks/Pulumi.<stack>.yaml) and check it"),
-        manifests: Optional[Path] = typer.Option(
+        manifests: Path | None = typer.Option(
             None, "--manifests", help="check every *.yaml/*.yml/*.json file under this directory instead"),
-        enforcement: Optional[Enforcement] = typer.Option(
+        enforcement: Enforcement | None = typer.Option(
             None, "--enforcement",
             help="mandatory violations fail (exit 1), advisory ones only warn; default: mandatory for "
                  "--manifests, the environment's level for --stack (prod/staging mandatory, others advisory)"),
-        environment: Optional[str] = typer.Option(
+        environment: str | None = typer.Option(
             None, "--environment", help=f"with --manifests: {'|'.join(ENVIRONMENTS)} for the prod-only "
                                         "policies (default: the --profile's, else prod)"),
-        profile: Optional[str] = typer.Option(
+        profile: str | None = typer.Option(
             None, "--profile", help="with --manifests: take the environment and SLO targets from this stack's profile"),
         allowed_registry: list[str] = typer.Option(
             [], "--allowed-registry", help="only allow images from this registry or prefix (repeatable)"),
@@ -58,6 +57,7 @@ def register(app: typer.Typer) -> None:
                     _fail("--environment and --profile apply to --manifests; a stack's profile sets both")
                 result = check_stack(stack, level=level, allowed_registries=allowed_registry)
             else:
+                assert manifests is not None  # exactly one of the two, checked above
                 prof = load_profile(profile) if profile else None
                 result = check_manifests(manifests, level=level or Level.MANDATORY, environment=environment,
                                          profile=prof, allowed_registries=allowed_registry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -107,7 +107,7 @@ def list_cmd(
         records = Registry().all()
     except EnvError as exc:
         raise _fail(exc) from None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
         return
@@ -120,7 +120,7 @@ def list_cmd(
     for r in records:
         left = r.expires - now
         expires = f"in {format_ttl(left)}" if left.total_seconds() > 0 else f"{format_ttl(-left)} ago"
-        verdict = r.last_verdict or "-"
+        verdict: str = r.last_verdict or "-"
         if r.verdict_at:
             verdict += f" ({format_ttl(now - r.verdict_at)} ago)"
         table.add_row(r.name, r.from_stack, r.owner, format_ttl(now - r.created), expires,

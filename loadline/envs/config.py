@@ -15,7 +15,7 @@ import re
 import string
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,11 @@ class ReviewConfig:
 
 def timestamp_label(moment: datetime) -> str:
     """A UTC time as a label value: label values may not contain ':' or '+'."""
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def parse_timestamp_label(value: str) -> datetime:
-    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def owner_label(owner: str) -> str:

@@ -63,7 +63,7 @@ class DriverSettings:
     @classmethod
     def resolve(cls, backend: str | None, secrets_provider: str | None,
                 root: Path | None = None, environ: Mapping[str, str] | None = None,
-                **kw: Any) -> "DriverSettings":
+                **kw: Any) -> DriverSettings:
         root = root or default_state_root()
         environ = dict(os.environ) if environ is None else dict(environ)
         url = backend or environ.get("PULUMI_BACKEND_URL") or default_backend_url(root)

@@ -22,7 +22,6 @@ from loadline.envs.names import validate_name
 from loadline.profile import REPO_ROOT
 
 
-
 def state_root() -> Path:
     """`.loadline/` in the repo; LOADLINE_STATE_DIR moves it (tests, CI caches)."""
     return Path(os.environ.get("LOADLINE_STATE_DIR") or REPO_ROOT / ".loadline")

@@ -10,6 +10,7 @@ service and apply to the total only.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from loadline.profile import Slo
 
@@ -23,7 +24,7 @@ class Targets:
 
     @classmethod
     def from_slo(cls, slo: Slo, *, p95_ms: float | None = None, p99_ms: float | None = None,
-                 min_rps: float | None = None, max_error_ratio: float | None = None) -> "Targets":
+                 min_rps: float | None = None, max_error_ratio: float | None = None) -> Targets:
         """The profile's targets, each replaced by its override when one is given."""
         return cls(
             p95_ms=slo.p95_ms if p95_ms is None else p95_ms,
@@ -32,7 +33,7 @@ class Targets:
             max_error_ratio=slo.max_error_ratio if max_error_ratio is None else max_error_ratio,
         )
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -51,7 +52,7 @@ class EndpointStats:
     def error_ratio(self) -> float:
         return self.failures / self.requests if self.requests else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "failures": self.failures, "p50_ms": self.p50_ms,
                 "p95_ms": self.p95_ms, "p99_ms": self.p99_ms, "rps": round(self.rps, 2),
                 "error_ratio": round(self.error_ratio, 6)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -12,7 +13,7 @@ matplotlib.use("Agg")  # no display on CI runners or here
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def plot_history(history: list[dict], path: Path, verdict: Verdict) -> Path:
+def plot_history(history: list[dict[str, Any]], path: Path, verdict: Verdict) -> Path:
     """`history`: samples {"t", "users", "rps", "p50_ms", "p95_ms", "p99_ms"} in run order."""
     p95_target_ms = verdict.targets.p95_ms
     title = f"{verdict.stack} @ {verdict.host}"

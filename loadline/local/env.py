@@ -16,13 +16,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import requests
 
 from loadline.local import exporters, processes
 from loadline.local import prometheus as prom
-from loadline.local.state import read_state, write_api_key, write_state, API_KEY_FILE, STATE_FILE
+from loadline.local.state import API_KEY_FILE, STATE_FILE, read_state, write_api_key, write_state
 from loadline.profile import REPO_ROOT, Profile
 
 READY_TIMEOUT_S = 90
@@ -90,6 +91,8 @@ def is_up(wd: Path) -> bool:
 def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
     """Bring the topology up and return the state; on any failure stop what was started."""
     from loadline.services import ServiceError, start_postgres, start_redis, start_redis_cluster
+    from loadline.services.redis import RedisServer
+    from loadline.services.redis_cluster import RedisCluster
 
     if is_up(wd):
         raise LocalError(f"a local environment is already recorded in {wd}; run `loadline local down` first")
@@ -101,6 +104,7 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
         step("PostgreSQL")
         pg = start_postgres(wd / "postgres")
         step(f"Redis ({profile.redis.mode})")
+        redis: RedisCluster | RedisServer
         if profile.redis.mode == "cluster":
             redis = start_redis_cluster(wd / "redis", masters=profile.redis.shards,
                                         replicas_per_master=profile.redis.replicas_per_shard)
@@ -188,8 +192,7 @@ def _start_exporters(wd: Path, *, redis_urls: list[str], db_url: str) -> tuple[l
                    lambda: processes.alive(wd, proc_name), log)
         return listen
 
-    redis_targets = [start(f"redis-{i}", lambda listen, u=url.strip(): exporters.redis_command(u, listen),
-                           dict(os.environ))
+    redis_targets = [start(f"redis-{i}", partial(exporters.redis_command, url.strip()), dict(os.environ))
                      for i, url in enumerate(redis_urls)]
     return redis_targets, start("postgres", exporters.postgres_command, exporters.postgres_env(db_url))
 

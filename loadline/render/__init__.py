@@ -176,7 +176,7 @@ def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 
             operator_rules = manifest["spec"]
     from loadline.render.rule_tests import rule_tests
 
-    env_outputs = next((v for urn, v in data["outputs"].items()
+    env_outputs: dict[str, Any] = next((v for urn, v in data["outputs"].items()
                         if urn.split("::")[2].split("$")[-1] == "loadline:environment:Environment"), {})
     result = RenderResult(
         stack=stack, profile=profile, resources=resources, manifests=manifests,

@@ -49,7 +49,7 @@ def run(stack: str, values: dict[str, str], secret_keys: list[str],
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    records = [] if records is None else records
+    recorded: list[dict[str, Any]] = [] if records is None else records
     outputs: dict[str, Any] = {}
 
     class Mocks(mocks.Mocks):
@@ -69,7 +69,7 @@ def run(stack: str, values: dict[str, str], secret_keys: list[str],
             response = super().RegisterResource(request)
             if request.type == "pulumi:pulumi:Stack":
                 return response
-            records.append({
+            recorded.append({
                 "type": request.type,
                 "name": request.name,
                 "urn": response.urn,
@@ -94,7 +94,7 @@ def run(stack: str, values: dict[str, str], secret_keys: list[str],
         runpy.run_path(str(PROGRAM), run_name="__main__")
 
     _sync_await(run_pulumi_func(program))
-    return {"resources": records, "outputs": outputs}
+    return {"resources": recorded, "outputs": outputs}
 
 
 def main(argv: list[str]) -> int:

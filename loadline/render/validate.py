@@ -48,7 +48,7 @@ def object_id(manifest: dict[str, Any]) -> str:
 
 
 def _check_crd(manifest: dict[str, Any]) -> list[Problem]:
-    required = _CRD_REQUIRED.get((manifest.get("apiVersion"), manifest.get("kind")))
+    required = _CRD_REQUIRED.get((str(manifest.get("apiVersion")), str(manifest.get("kind"))))
     if required is None:
         return [Problem(object_id(manifest), f"no schema for {manifest.get('apiVersion')} {manifest.get('kind')}")]
     problems = []

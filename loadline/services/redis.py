@@ -70,10 +70,11 @@ class RedisServer:
         self._wait_ready(timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> None:
+        assert self.proc is not None, "_wait_ready runs after the server was started"
         deadline = time.monotonic() + timeout_s
         last = "no answer"
         while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
+            if self.proc.poll() is not None:
                 pids.forget(self.workdir, self.name)
                 raise ServiceError(f"redis: server on 127.0.0.1:{self.port} exited with {self.proc.returncode}"
                                    f"\n  log tail ({self.log_file}):\n{log_tail(self.log_file)}")

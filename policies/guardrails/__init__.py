@@ -11,7 +11,13 @@ from policies.guardrails.engine import STACK, evaluate
 from policies.guardrails.exemptions import PREFIX as EXEMPT_PREFIX
 from policies.guardrails.exemptions import exemption, make_policy
 from policies.guardrails.model import (
-    ENVIRONMENT_ENFORCEMENT, ENVIRONMENTS, UNKNOWN, Context, Finding, Level, PolicySpec,
+    ENVIRONMENT_ENFORCEMENT,
+    ENVIRONMENTS,
+    UNKNOWN,
+    Context,
+    Finding,
+    Level,
+    PolicySpec,
     enforcement_for,
 )
 
@@ -24,7 +30,7 @@ _CHECKS: list[PolicySpec] = [
     *monitoring.POLICIES,
 ]
 
-POLICIES: list[PolicySpec] = [*_CHECKS, make_policy(p.name for p in _CHECKS)]
+POLICIES: list[PolicySpec] = [*_CHECKS, make_policy([p.name for p in _CHECKS])]
 """Every policy of the pack, resource checks first, then stack checks, then exemption hygiene."""
 
 BY_NAME: dict[str, PolicySpec] = {p.name: p for p in POLICIES}

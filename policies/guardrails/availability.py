@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from policies.guardrails import k8s
 from policies.guardrails.model import Context, Obj, PolicySpec
@@ -107,6 +108,7 @@ def _blocked_by(pdb: Obj, floor: float) -> str | None:
     spec = k8s.as_dict(pdb.get("spec"))
     if "minAvailable" in spec:
         raw = spec["minAvailable"]
+        needed: float
         if isinstance(raw, str) and raw.endswith("%"):
             needed = math.ceil(float(raw[:-1]) * floor / 100)
         else:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from loadline.profile import PROFILE_KEY, SLO_TARGETS, validate_profile
 from policies.guardrails.model import Context

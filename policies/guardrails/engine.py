@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from policies.guardrails import k8s
 from policies.guardrails.exemptions import exemption

@@ -6,7 +6,7 @@ so every exception to a guardrail carries its justification in the manifest.
 
 from __future__ import annotations
 
-from typing import Collection
+from collections.abc import Collection
 
 from policies.guardrails import k8s
 from policies.guardrails.model import Context, Obj, PolicySpec

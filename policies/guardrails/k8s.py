@@ -1,8 +1,8 @@
 """Reading Kubernetes objects defensively: a malformed manifest must yield findings, not crashes."""
 
-from __future__ import annotations
-
-from typing import Any, Iterator, Mapping
+# No `from __future__ import annotations`: this module's own `annotations()` would shadow it.
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from policies.guardrails.model import Obj
 
@@ -124,7 +124,7 @@ def selector_matches(selector: Any, target_labels: Mapping[str, Any]) -> bool:
             return False
     for expr in as_list(sel.get("matchExpressions")):
         expr = as_dict(expr)
-        key, op, values = expr.get("key"), expr.get("operator"), as_list(expr.get("values"))
+        key, op, values = str(expr.get("key")), expr.get("operator"), as_list(expr.get("values"))
         present = key in target_labels
         if op == "In" and not (present and target_labels[key] in values):
             return False

@@ -7,9 +7,10 @@ adapters in `pulumi_adapters.py`) and offline in `loadline check`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 Obj = Mapping[str, Any]
 
@@ -50,9 +51,9 @@ def lower(a: Level, b: Level) -> Level:
 class _Unknown:
     """A value Pulumi cannot know during preview (e.g. a generated password)."""
 
-    _instance: "_Unknown | None" = None
+    _instance: _Unknown | None = None
 
-    def __new__(cls) -> "_Unknown":
+    def __new__(cls) -> _Unknown:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -21,7 +21,8 @@ because the alert rules select on `job`.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 

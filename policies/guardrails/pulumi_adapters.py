@@ -9,11 +9,18 @@ so a policy decides on what is known instead of aborting.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-    ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import _is_unknown  # the SDK's own test for preview placeholders
 
@@ -53,7 +60,7 @@ def plain(value: Any) -> Any:
         return {k: plain(target[k]) for k in target}
     if isinstance(value, (list, tuple)) or type(value).__name__ in ("_ListProxy", "_ListSecretsProxy"):
         try:
-            target = value["__target"]  # type: ignore[index]
+            target = value["__target"]
         except (KeyError, TypeError, IndexError):
             target = value
         return [plain(v) for v in target]
@@ -191,5 +198,5 @@ def stack_policy(spec: PolicySpec) -> StackValidationPolicy:
                                  config_schema=_schema(spec), remediation_steps=spec.hint)
 
 
-def build_policies(specs: Sequence[PolicySpec] = POLICIES) -> list[ResourceValidationPolicy | StackValidationPolicy]:
+def build_policies(specs: Sequence[PolicySpec] = POLICIES) -> list[Policy]:
     return [resource_policy(s) if s.scope == "resource" else stack_policy(s) for s in specs]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from policies.guardrails import k8s
 from policies.guardrails.model import UNKNOWN, Context, Obj, PolicySpec
@@ -42,7 +43,7 @@ def secret_looking(env_name: str) -> bool:
     words = [w for w in re.split(r"[^A-Za-z0-9]+", env_name.upper()) if w]
     if any(w in _SECRET_WORDS for w in words):
         return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:], strict=False))
 
 
 def is_file_reference(env_name: str, value: Any) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from policies.guardrails import k8s
 from policies.guardrails.model import Context, Obj, PolicySpec

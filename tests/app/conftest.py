@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-import warnings
 
 with warnings.catch_warnings():
     # Starlette suggests httpx2 for its TestClient; httpx (pinned) works and is what we ship with.

@@ -24,7 +24,7 @@ def server(database_url, redis, tmp_path):
     env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=database_url, EVENTS_REDIS_URL=redis.url,
                EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port), EVENTS_WORKERS="2",
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"))
-    log = open(tmp_path / "server.log", "w")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115  (the server writes to it until it stops)
     proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -94,8 +94,7 @@ def _still_running(p: psutil.Process) -> bool:
 
 
 def test_gauges_of_a_dead_worker_are_dropped(tmp_path, monkeypatch):
-    from prometheus_client import CollectorRegistry, generate_latest
-    from prometheus_client import multiprocess
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
     from prometheus_client.values import MultiProcessValue
 
     from app.metrics import forget_dead_workers

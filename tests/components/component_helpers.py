@@ -13,8 +13,8 @@ from typing import Any
 from pulumi.runtime import mocks
 
 from loadline.profile import Profile, read_stack_config, validate_profile
-from tests.profile_patch import patched
 from loadline.render.values import clean
+from tests.profile_patch import patched
 
 
 @dataclass

@@ -3,7 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,11 +23,11 @@ def run(*args):
 
 def calls(home):
     log = home / "pulumi.log"
-    return [json.loads(l) for l in log.read_text().splitlines()] if log.exists() else []
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
 def record(name, expires_in=timedelta(hours=1), finished=True):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     r = EnvRecord(name=name, from_stack="dev", owner="jane", created=now - timedelta(hours=2),
                   expires=now + expires_in, backend="file:///nowhere", finished=finished)
     Registry().save(r)
@@ -110,12 +110,12 @@ def test_list_shows_age_expiry_state_and_verdict(home):
     record("pr-1", expires_in=timedelta(hours=5))
     r = record("pr-2", expires_in=timedelta(hours=-1), finished=False)
     r.last_verdict = "missed"
-    r.verdict_at = datetime.now(timezone.utc) - timedelta(minutes=30)
+    r.verdict_at = datetime.now(UTC) - timedelta(minutes=30)
     Registry().save(r)
     result = runner.invoke(app, ["env", "list"], terminal_width=200)
     assert result.exit_code == 0
-    line1 = next(l for l in result.output.splitlines() if " pr-1 " in l)
-    line2 = next(l for l in result.output.splitlines() if " pr-2 " in l)
+    line1 = next(line for line in result.output.splitlines() if " pr-1 " in line)
+    line2 = next(line for line in result.output.splitlines() if " pr-2 " in line)
     assert "2h" in line1 and "in 4h59m" in line1 and "ready" in line1
     assert "1h ago" in line2 or "59m ago" in line2
     assert "interrupted" in line2 and "missed (30m ago)" in line2
@@ -177,7 +177,7 @@ def test_up_and_down_through_the_automation_api(deployable):
     assert "--policy-pack" not in last_up["argv"]
     rec2 = Registry().get("pr-1")
     assert rec2.created == rec.created and rec2.owner == rec.owner
-    assert timedelta(hours=1, minutes=59) < rec2.expires - datetime.now(timezone.utc) <= timedelta(hours=2)
+    assert timedelta(hours=1, minutes=59) < rec2.expires - datetime.now(UTC) <= timedelta(hours=2)
 
     down = run("down", "pr-1")
     assert down.exit_code == 0, down.output
@@ -196,7 +196,7 @@ def test_interrupted_up_can_be_cleaned_with_down(deployable, monkeypatch):
     assert "timed out waiting for Deployment" in result.output
     assert "loadline env down pr-3" in result.output
     assert "Traceback" not in result.output
-    assert Registry().get("pr-3").state(datetime.now(timezone.utc)) == "interrupted"
+    assert Registry().get("pr-3").state(datetime.now(UTC)) == "interrupted"
     monkeypatch.delenv("FAKE_PULUMI_FAIL")
     down = run("down", "pr-3")
     assert down.exit_code == 0, down.output
@@ -225,7 +225,7 @@ def test_gc_destroys_only_expired(deployable):
     assert run("up", "keep", "--no-gate").exit_code == 0
     assert run("up", "drop", "--no-gate").exit_code == 0
     r = Registry().get("drop")
-    r.expires = datetime.now(timezone.utc) - timedelta(minutes=1)
+    r.expires = datetime.now(UTC) - timedelta(minutes=1)
     Registry().save(r)
     result = run("gc")
     assert result.exit_code == 0, result.output

@@ -59,9 +59,9 @@ def test_port_forward_yields_a_loopback_url_and_stops_kubectl(kubectl):
 def test_port_forward_failure_is_reported(kubectl, monkeypatch):
     monkeypatch.setenv("FAKE_KUBECTL_FAIL", "port-forward")
     ref = parse_service_url("http://nope.review-pr-1.svc.cluster.local")
-    with pytest.raises(EnvError, match=r'port-forward to svc/nope in review-pr-1 exited \(1\): error: services "nope" not found'):
-        with port_forward(ref, kubectl):
-            pass
+    with pytest.raises(EnvError, match=r'port-forward to svc/nope in review-pr-1 exited \(1\): error: services "nope" not found'), \
+            port_forward(ref, kubectl):
+        pass
 
 
 def test_api_key_from_the_namespace_secret(kubectl):

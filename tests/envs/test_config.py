@@ -1,5 +1,5 @@
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -17,7 +17,7 @@ from loadline.envs.config import (
 from loadline.envs.errors import EnvError
 from loadline.profile import STACKS_DIR, ProfileError, available_stacks, load_profile
 
-CREATED = datetime(2026, 11, 24, 14, 0, 5, tzinfo=timezone.utc)
+CREATED = datetime(2026, 11, 24, 14, 0, 5, tzinfo=UTC)
 EXPIRES = CREATED + timedelta(hours=24)
 
 
@@ -116,7 +116,7 @@ def test_template_unknown_placeholder(stacks):
 
 
 def test_template_must_record_expiry(stacks):
-    text = "\n".join(l for l in TEMPLATE.read_text().splitlines() if "expires" not in l)
+    text = "\n".join(line for line in TEMPLATE.read_text().splitlines() if "expires" not in line)
     with pytest.raises(EnvError, match="must set loadline.dev/expires"):
         gen(stacks_dir=stacks, template=_template(stacks, text))
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -6,7 +6,7 @@ from loadline.envs.errors import EnvError
 from loadline.envs.gc import select_expired
 from loadline.envs.registry import EnvRecord, Registry
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def rec(name, expires_in, finished=True, **kw):

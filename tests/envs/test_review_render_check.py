@@ -1,7 +1,7 @@
 """The review template, laid over dev, renders offline and passes the policy check."""
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from loadline.render import render_stack
 from policies.guardrails import Level, enforcement_for
 from policies.guardrails.context import clear_text_values, profile_context
 
-CREATED = datetime(2026, 11, 24, 14, 0, tzinfo=timezone.utc)
+CREATED = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

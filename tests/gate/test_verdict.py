@@ -16,7 +16,10 @@ TOTAL = EndpointStats(requests=1000, failures=3, p50_ms=5, p95_ms=20, p99_ms=60,
 STATS = RunStats(total=TOTAL, endpoints={"POST /v1/events": POST, "GET /v1/events/{event_id}": GET})
 
 
-def build(targets=Targets(p95_ms=25.0, min_rps=10.0, max_error_ratio=0.01)) -> Verdict:
+TARGETS = Targets(p95_ms=25.0, min_rps=10.0, max_error_ratio=0.01)
+
+
+def build(targets: Targets = TARGETS) -> Verdict:
     return Verdict.build(stack="local", host="http://127.0.0.1:8000", targets=targets,
                          stats=STATS, decision=decide(targets, STATS), error_details=["GET x: 3x boom"])
 
@@ -88,4 +91,4 @@ def test_decision_is_carried_unchanged():
     d = Decision(False, ["overall: x"])
     v = Verdict.build(stack="s", host="h", targets=Targets(1, 1, 0.1), stats=STATS, decision=d)
     assert (v.passed, v.failures) == (False, ["overall: x"])
-    assert verdict_module.SCHEMA_VERSION == v.schema_version
+    assert v.schema_version == verdict_module.SCHEMA_VERSION

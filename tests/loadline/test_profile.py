@@ -8,7 +8,12 @@ from typer.testing import CliRunner
 
 from loadline.cli import app
 from loadline.profile import (
-    PROFILE_KEY, STACKS_DIR, ProfileError, available_stacks, load_profile, validate_profile,
+    PROFILE_KEY,
+    STACKS_DIR,
+    ProfileError,
+    available_stacks,
+    load_profile,
+    validate_profile,
 )
 
 

@@ -1,6 +1,6 @@
 """The suite's body checks: a 200 with a wrong body must be a failure."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from loadtests.events_api import check_created, check_event, check_search, cold_window, hot_window, new_event
 
@@ -39,6 +39,6 @@ def test_create_needs_an_id_and_what_was_sent():
 
 
 def test_windows():
-    now = datetime(2026, 1, 1, 12, 0, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC)
     assert hot_window(now) == ("2026-01-01T00:00:00Z", "2026-01-09T00:00:00Z")
     assert cold_window("2025-06-01T13:30:00Z") == ("2025-06-01T00:00:00Z", "2025-06-02T00:00:00Z")

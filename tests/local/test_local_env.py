@@ -21,6 +21,7 @@ from loadline.profile import load_profile
 from loadline.services import stop_all
 from tests.local.helpers import processes_of
 
+
 def _cli(*args, wd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).parent / "loadline"), *args], capture_output=True,
                           text=True, timeout=180, env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})

@@ -4,11 +4,11 @@ import json
 
 import pytest
 import yaml
+from policy_builders import clean_stack, container, deployment, secret
 from typer.testing import CliRunner
 
 from loadline.cli import app
 from policies.guardrails.exemptions import annotation
-from policy_builders import clean_stack, container, deployment, secret
 
 runner = CliRunner()
 

@@ -1,7 +1,8 @@
 """Every shipped stack passes the guardrails in mandatory mode, through the real offline render."""
 
 import copy
-from functools import lru_cache
+from datetime import UTC
+from functools import cache
 
 import pytest
 from typer.testing import CliRunner
@@ -19,7 +20,7 @@ from policies.guardrails.context import profile_context
 SHIPPED = [s for s in available_stacks() if not is_generated(stack_file(s))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _render(stack):
     return render_stack(stack)
 
@@ -71,7 +72,7 @@ def test_cli_check_stack_prod_exits_0():
 
 @pytest.mark.parametrize("from_stack", ["dev", "staging"])
 def test_review_stack_from_the_template_passes_in_mandatory_mode(tmp_path, from_stack):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from loadline.check import check_stack
     from loadline.envs.config import generate_config, write_stack_file
@@ -79,7 +80,7 @@ def test_review_stack_from_the_template_passes_in_mandatory_mode(tmp_path, from_
 
     for f in STACKS_DIR.glob("Pulumi.*.yaml"):
         (tmp_path / f.name).write_text(f.read_text())
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     review = generate_config("pr-42", from_stack, owner="ci", created=now, expires=now + timedelta(hours=8),
                              stacks_dir=tmp_path)
     write_stack_file(review, stacks_dir=tmp_path)

@@ -9,9 +9,16 @@ import json
 import sys
 
 import pytest
+from policy_builders import container, deployment, hpa, secret
 from pulumi_policy import (
-    EnforcementLevel, PolicyResource, PolicyResourceOptions, PolicyCustomTimeouts, ResourceValidationArgs,
-    ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError
@@ -22,7 +29,6 @@ from policies.guardrails import BY_NAME, POLICIES
 from policies.guardrails.exemptions import annotation
 from policies.guardrails.pulumi_adapters import build_policies, pack_enforcement, resource_policy, stack_policy
 from policies.guardrails.secrets import PULUMI_SECRET_SIG, PULUMI_SIG_KEY
-from policy_builders import container, deployment, hpa, secret
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
@@ -53,7 +59,7 @@ def stack_config(monkeypatch):
 def test_every_policy_registers_with_its_pulumi_type_and_no_server_starts():
     built = build_policies()
     assert [p.name for p in built] == [s.name for s in POLICIES]
-    for policy, spec in zip(built, POLICIES):
+    for policy, spec in zip(built, POLICIES, strict=True):
         expected = ResourceValidationPolicy if spec.scope == "resource" else StackValidationPolicy
         assert isinstance(policy, expected) and policy.description and policy.remediation_steps
     assert "policies.__main__" not in sys.modules

@@ -1,10 +1,15 @@
 """PDBs, spread, HPA floors and replica ownership, over small stacks."""
 
+from policy_builders import deployment, hpa, pdb
+
 from policies.guardrails import Context
 from policies.guardrails.availability import (
-    hpa_owns_replicas, pdb_allows_eviction, pdb_for_replicated, prod_hpa_min_replicas, prod_spread,
+    hpa_owns_replicas,
+    pdb_allows_eviction,
+    pdb_for_replicated,
+    prod_hpa_min_replicas,
+    prod_spread,
 )
-from policy_builders import deployment, hpa, pdb
 
 PROD = Context(environment="prod")
 DEV = Context(environment="dev")

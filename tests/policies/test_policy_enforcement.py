@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from policy_builders import clean_stack, container, deployment
 
 from loadline.check import check_objects
 from policies.guardrails import ENVIRONMENT_ENFORCEMENT, ENVIRONMENTS, Context, Level, enforcement_for
-from policy_builders import clean_stack, container, deployment
 
 PACK_CONFIG = Path(__file__).resolve().parents[2] / "policies" / "config"
 

@@ -1,10 +1,10 @@
 """Image pinning and the registry allowlist."""
 
 import pytest
+from policy_builders import container, deployment
 
 from policies.guardrails import Context
 from policies.guardrails.images import ImageRef, images_pinned, parse_image
-from policy_builders import container, deployment
 
 
 @pytest.mark.parametrize("ref, expected", [

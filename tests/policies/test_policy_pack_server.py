@@ -15,12 +15,12 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
+from policy_builders import container, deployment, hpa
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from loadline.profile import read_stack_config
 from policies.guardrails import POLICIES
 from policies.guardrails.exemptions import annotation
-from policy_builders import container, deployment, hpa
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60

@@ -3,12 +3,16 @@
 import base64
 
 import pytest
+from policy_builders import container, deployment, secret
 
 from policies.guardrails import UNKNOWN, Context
 from policies.guardrails.secrets import (
-    PULUMI_SECRET_SIG, PULUMI_SIG_KEY, env_secret_refs, secret_looking, secret_not_clear_text,
+    PULUMI_SECRET_SIG,
+    PULUMI_SIG_KEY,
+    env_secret_refs,
+    secret_looking,
+    secret_not_clear_text,
 )
-from policy_builders import container, deployment, secret
 
 OFFLINE = Context()
 PULUMI = Context(secrets_marked=False, clear_text_config={"hunter2-plain": "app:dbPassword"})

@@ -1,11 +1,11 @@
 """Stack checks: network isolation, scraped Services, SLO alert rules."""
 
 import yaml
+from policy_builders import NS, allow_web, container, default_deny, deployment, service
 
 from policies.guardrails import Context
 from policies.guardrails.monitoring import services_scraped, slo_alert_rules
 from policies.guardrails.stack import network_policies
-from policy_builders import NS, allow_web, container, default_deny, deployment, service
 
 CTX = Context(environment="prod")
 TARGETS = ("p95_ms", "min_rps")

@@ -1,12 +1,16 @@
 """Pod hardening and sizing policies: one passing and at least one failing case each."""
 
 import pytest
+from policy_builders import container, deployment
 
 from policies.guardrails import Context
 from policies.guardrails.workloads import (
-    no_host_namespaces, no_privilege, non_root_read_only, probes, requests_and_limits,
+    no_host_namespaces,
+    no_privilege,
+    non_root_read_only,
+    probes,
+    requests_and_limits,
 )
-from policy_builders import container, deployment
 
 CTX = Context(environment="prod")
 
