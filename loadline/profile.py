@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STACKS_DIR = REPO_ROOT / "stacks"
-PROFILE_KEY = "loadline:profile"
+from loadline.core import PROFILE_KEY as PROFILE_KEY
+from loadline.core import REPO_ROOT as REPO_ROOT
+from loadline.core import STACKS_DIR as STACKS_DIR
+from loadline.core import Environment
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -350,7 +351,7 @@ class Load(_Model):
 
 
 class Profile(_Model):
-    environment: Literal["dev", "staging", "prod", "review", "local"]
+    environment: Environment
     namespace: str = Field(max_length=63)
     kubernetes_version: str = Field(pattern=r"^1\.[0-9]{2}$", description="e.g. 1.31")
     image: Image

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import typer
 
-from loadline.check import EXIT_UNREADABLE, ManifestError, ProfileError, check_manifests, check_stack
-from loadline.profile import load_profile
-from policies.guardrails import ENVIRONMENTS, Level
+from loadline.core import ENVIRONMENTS
 
 
 class Enforcement(str, Enum):
@@ -18,6 +16,8 @@ class Enforcement(str, Enum):
 
 
 def _fail(message: str) -> None:
+    from loadline.check import EXIT_UNREADABLE
+
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(EXIT_UNREADABLE)
 
@@ -43,8 +43,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the findings as JSON"),
     ) -> None:
         """Evaluate the guardrails; exit 0 clean, 1 on a mandatory violation, 2 on unreadable input."""
+        # The policy pack and the render load slowly: only this command pays for them.
+        from loadline.check import ManifestError, check_manifests, check_stack
         from loadline.check.report import render_json, render_text
+        from loadline.profile import ProfileError, load_profile
         from loadline.render import RenderError
+        from policies.guardrails import Level
 
         if (stack is None) == (manifests is None):
             _fail("pass exactly one of --stack STACK or --manifests DIR")

@@ -6,13 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from loadline.cli.console import terminal_console
 from loadline.envs.errors import EnvError
-from loadline.envs.registry import Registry
-from loadline.envs.ttl import format_ttl
-from loadline.profile import ProfileError
 
 env_app = typer.Typer(
     name="env",
@@ -21,8 +17,7 @@ env_app = typer.Typer(
     no_args_is_help=True,
 )
 
-BACKEND_HELP = ("Pulumi backend URL (default: PULUMI_BACKEND_URL, else "
-                "file://<repo>/.loadline/state)")
+BACKEND_HELP = "Pulumi backend URL (default: PULUMI_BACKEND_URL, else file://<repo>/.loadline/state)"
 SECRETS_HELP = "secrets provider for new stacks (default: passphrase)"
 
 
@@ -52,13 +47,14 @@ def up_cmd(
     """
     # Pulumi's automation API and the gate load slowly: only the commands that deploy pay for them.
     from loadline.envs import lifecycle
+    from loadline.profile import ProfileError
 
     request = lifecycle.UpRequest(
         name=name, from_stack=from_stack, ttl=ttl, gate=gate, update=update, owner=owner,
         gate_host=gate_host, url_output=url_output, allow_remote=allow_remote, policy=policy,
         backend=backend, secrets_provider=secrets_provider)
     try:
-        verdict = lifecycle.up(request, Console())
+        verdict = lifecycle.up(request, terminal_console())
     except (EnvError, ProfileError) as exc:
         raise _fail(exc) from None
     raise typer.Exit(0 if verdict is None else lifecycle.EXIT_CODES[verdict])
@@ -74,7 +70,7 @@ def gate_cmd(
     from loadline.envs import lifecycle
 
     try:
-        verdict = lifecycle.gate(name, host, Console(), allow_remote=allow_remote)
+        verdict = lifecycle.gate(name, host, terminal_console(), allow_remote=allow_remote)
     except EnvError as exc:
         raise _fail(exc) from None
     raise typer.Exit(lifecycle.EXIT_CODES[verdict])
@@ -93,7 +89,7 @@ def down_cmd(
     from loadline.envs import lifecycle
 
     try:
-        lifecycle.down(name, Console(), backend=backend, secrets_provider=secrets_provider)
+        lifecycle.down(name, terminal_console(), backend=backend, secrets_provider=secrets_provider)
     except EnvError as exc:
         raise _fail(exc) from None
 
@@ -103,6 +99,11 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON records instead of a table"),
 ) -> None:
     """Show each review env with its age, expiry, state and last verdict."""
+    from rich.table import Table
+
+    from loadline.envs.registry import Registry
+    from loadline.envs.ttl import format_ttl
+
     try:
         records = Registry().all()
     except EnvError as exc:
@@ -125,7 +126,7 @@ def list_cmd(
             verdict += f" ({format_ttl(now - r.verdict_at)} ago)"
         table.add_row(r.name, r.from_stack, r.owner, format_ttl(now - r.created), expires,
                       r.state(now), verdict, r.api_url or "-")
-    Console().print(table)
+    terminal_console().print(table)
 
 
 @env_app.command("gc")
@@ -140,7 +141,7 @@ def gc_cmd(
     from loadline.envs import lifecycle
 
     try:
-        lifecycle.gc(Console(), dry_run=dry_run, backend=backend)
+        lifecycle.gc(terminal_console(), dry_run=dry_run, backend=backend)
     except EnvError as exc:
         raise _fail(exc) from None
 

@@ -6,13 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-
-from loadline.local import env
-from loadline.local import status as local_status
-from loadline.local.bringup import bring_up
-from loadline.local.state import workdir
-from loadline.profile import ProfileError, load_profile
 
 local_app = typer.Typer(help="Run a stack's topology on this machine (loopback only).",
                         no_args_is_help=True)
@@ -28,6 +21,13 @@ def register(app: typer.Typer) -> None:
 def up_cmd(stack: str = typer.Option("local", "--stack", help="stack whose profile describes the topology"),
            wd: Path = WORKDIR_OPT) -> None:
     """Start PostgreSQL, Redis, the API (migrated) and Prometheus; wait until all are ready."""
+    from rich.console import Console
+
+    from loadline.local import env
+    from loadline.local.bringup import bring_up
+    from loadline.local.state import workdir
+    from loadline.profile import ProfileError, load_profile
+
     console = Console()
     try:
         state = bring_up(load_profile(stack), stack, workdir(wd), console)
@@ -42,6 +42,11 @@ def up_cmd(stack: str = typer.Option("local", "--stack", help="stack whose profi
 def status_cmd(as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
                wd: Path = WORKDIR_OPT) -> None:
     """Show each component's URL, whether it answers and, when not, why; exit 1 when something is down."""
+    from rich.console import Console
+
+    from loadline.local import status as local_status
+    from loadline.local.state import workdir
+
     state = local_status.status(workdir(wd))
     if as_json:
         typer.echo(json.dumps(state, indent=2))
@@ -55,6 +60,9 @@ def status_cmd(as_json: bool = typer.Option(False, "--json", help="machine-reada
 @local_app.command("down")
 def down_cmd(wd: Path = WORKDIR_OPT) -> None:
     """Stop every process the local environment started (also after a failed `up`)."""
+    from loadline.local import env
+    from loadline.local.state import workdir
+
     path = workdir(wd)
     env.down(path)
     typer.echo(f"local environment: down (no process left from {path})")

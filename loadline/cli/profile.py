@@ -6,8 +6,6 @@ import json
 
 import typer
 
-from loadline.profile import ProfileError, load_profile
-
 
 def register(app: typer.Typer) -> None:
     @app.command("profile")
@@ -15,6 +13,8 @@ def register(app: typer.Typer) -> None:
         stack: str = typer.Argument(..., help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)"),
     ) -> None:
         """Validate STACK's profile; print it as JSON with every default filled in."""
+        from loadline.profile import ProfileError, load_profile
+
         try:
             prof = load_profile(stack)
         except ProfileError as exc:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from loadline.profile import STACKS_DIR, ProfileError
+from loadline.core import STACKS_DIR
 
 
 def register(app: typer.Typer) -> None:
@@ -23,12 +23,13 @@ def register(app: typer.Typer) -> None:
         Exit status: 0 rendered and valid, 1 a manifest or monitoring file is invalid,
         2 the profile (or other stack config) is invalid.
         """
-        from loadline.render import RenderError, render_stack
-        from loadline.render.validate import validate
+        from loadline.profile import ProfileError
+        from loadline.render import RenderError
+        from loadline.render.validate import render_and_validate
 
         out_dir = out or Path("out") / stack
         try:
-            result = render_stack(stack, stacks_dir=stacks_dir)
+            result, problems = render_and_validate(stack, stacks_dir=stacks_dir, validate_output=validate_output)
         except ProfileError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -46,7 +47,6 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"  {masked} secret value(s) masked")
         if not validate_output:
             return
-        problems = validate(result)
         version = result.profile.kubernetes_version
         if problems:
             for problem in problems:

@@ -129,9 +129,13 @@ def _order(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**head, **{k: v for k, v in manifest.items() if k not in head}}
 
 
-def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 120) -> RenderResult:
-    """Run the program for `stack` under mocks and return what it would deploy."""
-    profile = load_profile(stack, stacks_dir)
+def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 120,
+                 profile: Profile | None = None) -> RenderResult:
+    """Run the program for `stack` under mocks and return what it would deploy.
+
+    PROFILE: the stack's profile when the caller has already read it.
+    """
+    profile = profile or load_profile(stack, stacks_dir)
     with tempfile.TemporaryDirectory(prefix="loadline-render-") as tmp:
         config_path = Path(tmp) / "config.json"
         out_path = Path(tmp) / "out.json"

@@ -6,19 +6,26 @@ Every problem names the object (kind/namespace/name or file) and the field.
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 from kubernetes_validate import utils as kv
+from referencing import Registry, Resource
 
-from loadline.render import RenderResult
+from loadline.profile import STACKS_DIR, load_profile
+from loadline.render import RenderResult, render_stack
 
 PROMTOOL = "promtool"
+PROMTOOL_TIMEOUT_S = 120
 
 # kubernetes-validate re-reads multi-megabyte schema files for every object; the files
 # never change within a process, so read each once.
@@ -61,28 +68,83 @@ def _check_crd(manifest: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+# The schemas kubernetes-validate ships, used the way its `validate(strict=True)` uses them,
+# but with one compiled validator per kind: its own function rebuilds the validator and
+# re-resolves the shared definitions for every object.
+@functools.cache
+def _schema_dir(kubernetes_version: str) -> tuple[str, str]:
+    """(strict schema directory, the version it holds) for KUBERNETES_VERSION."""
+    wanted = kv.major_minor(kubernetes_version.removeprefix("v"))
+    if wanted > kv.latest_version():
+        raise kv.VersionNotSupportedError(version=wanted)
+    version = [v for v in kv.all_versions() if kv.major_minor(v) <= wanted][-1]
+    return f"kubernetes-json-schema/v{version}-local-strict", wanted
+
+
+@functools.cache
+def _definitions(schema_dir: str, version: str) -> Registry[Any]:
+    defs = kv.schema_contents(f"{schema_dir}/_definitions.json", version)
+    return Resource.from_contents(defs) @ Registry()
+
+
+@functools.cache
+def _validator(schema_dir: str, version: str, kind: str, api_version: str) -> jsonschema.Draft202012Validator:
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = kv.schema_contents(f"{schema_dir}/{kind.lower()}-{group}.json", version)
+    except FileNotFoundError:
+        raise kv.SchemaNotFoundError(version=version, kind=kind, api_version=api_version) from None
+    registry = Resource.from_contents(schema) @ _definitions(schema_dir, version)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def warm_schemas(kubernetes_version: str) -> None:
+    """Read the shared schema definitions now (e.g. while the program renders); errors surface later."""
+    try:
+        _definitions(*_schema_dir(kubernetes_version))
+    except (kv.VersionNotSupportedError, OSError):
+        pass
+
+
 def validate_manifests(manifests: list[dict[str, Any]], kubernetes_version: str) -> list[Problem]:
-    """kubernetes-validate in strict mode (unknown fields are errors) for the given version."""
+    """kubernetes-validate's schemas in strict mode (unknown fields are errors) for the given version."""
+    if not manifests:
+        return []
+    try:
+        schema_dir, version = _schema_dir(kubernetes_version)
+    except kv.VersionNotSupportedError:
+        return [Problem("kubernetesVersion", f"kubernetes-validate has no schemas for Kubernetes {kubernetes_version}")]
     problems: list[Problem] = []
     for manifest in manifests:
         try:
-            kv.validate(manifest, kubernetes_version, strict=True)
-        except kv.ValidationError as exc:
+            _validator(schema_dir, version, manifest["kind"], manifest["apiVersion"]).validate(manifest)
+        except jsonschema.ValidationError as exc:
             path = ".".join(str(p) for p in exc.path) or "(object)"
             problems.append(Problem(object_id(manifest), f"{path}: {exc.message}"))
         except kv.SchemaNotFoundError:
             problems.extend(_check_crd(manifest))
-        except kv.VersionNotSupportedError:
-            return [Problem("kubernetesVersion", f"kubernetes-validate has no schemas for Kubernetes {kubernetes_version}")]
     return problems
 
 
-def _promtool(args: list[str], cwd: Path, where: str) -> list[Problem]:
-    proc = subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
-    if proc.returncode == 0:
-        return []
-    output = (proc.stdout + proc.stderr).strip().splitlines()
-    return [Problem(where, f"promtool {' '.join(args[:2])} failed:\n    " + "\n    ".join(output[-40:]))]
+def _promtool_all(runs: list[tuple[list[str], str]], cwd: Path) -> list[Problem]:
+    """Run every promtool command at once (they read the same files and nothing else)."""
+    started = [(args, where, subprocess.Popen([PROMTOOL, *args], cwd=cwd, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE, text=True))
+               for args, where in runs]
+    problems: list[Problem] = []
+    try:
+        for args, where, proc in started:
+            out, err = proc.communicate(timeout=PROMTOOL_TIMEOUT_S)
+            if proc.returncode != 0:
+                output = (out + err).strip().splitlines()
+                problems.append(Problem(where, f"promtool {' '.join(args[:2])} failed:\n    "
+                                               + "\n    ".join(output[-40:])))
+    finally:
+        for _, _, proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return problems
 
 
 def validate_prometheus(result: RenderResult) -> list[Problem]:
@@ -92,20 +154,37 @@ def validate_prometheus(result: RenderResult) -> list[Problem]:
         return []
     if shutil.which(PROMTOOL) is None:
         return [Problem("prometheus/", "promtool not found on PATH (make setup installs it)")]
-    problems: list[Problem] = []
+    runs: list[tuple[list[str], str]] = []
+    if "prometheus/prometheus.yml" in files:
+        # check config also checks every rule file it references.
+        runs.append((["check", "config", "prometheus.yml"], "prometheus/prometheus.yml"))
+    runs.append((["check", "rules", "rules.yml"], "prometheus/rules.yml"))
+    if "prometheus/rules_test.yml" in files:
+        runs.append((["test", "rules", "rules_test.yml"], "prometheus/rules_test.yml"))
     with tempfile.TemporaryDirectory(prefix="loadline-promtool-") as tmp:
         root = Path(tmp)
         for rel, content in files.items():
             (root / Path(rel).name).write_text(yaml.safe_dump(content, sort_keys=False))
-        if "prometheus/prometheus.yml" in files:
-            # check config also checks every rule file it references.
-            problems += _promtool(["check", "config", "prometheus.yml"], root, "prometheus/prometheus.yml")
-        problems += _promtool(["check", "rules", "rules.yml"], root, "prometheus/rules.yml")
-        if "prometheus/rules_test.yml" in files:
-            problems += _promtool(["test", "rules", "rules_test.yml"], root, "prometheus/rules_test.yml")
-    return problems
+        return _promtool_all(runs, root)
 
 
 def validate(result: RenderResult) -> list[Problem]:
-    return (validate_manifests(result.manifests, result.profile.kubernetes_version)
-            + validate_prometheus(result))
+    """Schema problems, then promtool's; promtool runs while the schemas are checked."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="promtool") as pool:
+        prometheus = pool.submit(validate_prometheus, result)
+        problems = validate_manifests(result.manifests, result.profile.kubernetes_version)
+        return problems + prometheus.result()
+
+
+def render_and_validate(stack: str, *, stacks_dir: Path = STACKS_DIR,
+                        validate_output: bool = True) -> tuple[RenderResult, list[Problem]]:
+    """`loadline render`: the render and, unless told not to, its problems.
+
+    Raises ProfileError or RenderError when the stack cannot be rendered at all. The schemas
+    are read while the program runs in its own process.
+    """
+    profile = load_profile(stack, stacks_dir)
+    if validate_output:
+        threading.Thread(target=warm_schemas, args=(profile.kubernetes_version,), daemon=True).start()
+    result = render_stack(stack, stacks_dir=stacks_dir, profile=profile)
+    return result, (validate(result) if validate_output else [])

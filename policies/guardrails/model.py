@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from loadline.core import ENVIRONMENTS as ENVIRONMENTS  # the environment kinds, shared with the profile
+
 Obj = Mapping[str, Any]
 
 
@@ -23,7 +25,6 @@ class Level(str, Enum):
     DISABLED = "disabled"
 
 
-ENVIRONMENTS = ("dev", "staging", "prod", "review", "local")
 
 # Production-like stacks are held to the guardrails; the others are warned only, so a
 # developer can iterate without being blocked but still sees every finding.

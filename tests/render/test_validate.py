@@ -1,0 +1,79 @@
+"""The render's validation: kubernetes-validate's own verdicts, found faster; promtool side by side."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+
+import pytest
+from kubernetes_validate import utils as kv
+
+from loadline.render import RenderResult, render_stack
+from loadline.render.validate import object_id, validate, validate_manifests
+
+
+@cache
+def dev() -> RenderResult:
+    """Shared, read only: tests that change a render make their own."""
+    return render_stack("dev")
+
+
+def reference(manifest: dict, version: str) -> list[str]:
+    """What kubernetes-validate's own strict `validate` says about one object."""
+    try:
+        kv.validate(manifest, version, strict=True)
+    except kv.ValidationError as exc:
+        return [f"{object_id(manifest)}: {'.'.join(str(p) for p in exc.path) or '(object)'}: {exc.message}"]
+    except kv.SchemaNotFoundError:
+        return ["no schema"]
+    return []
+
+
+def _break(manifest: dict, how: str) -> dict:
+    broken = copy.deepcopy(manifest)
+    if how == "unknown-field":
+        broken.get("spec", broken)["unknownField"] = 1
+    elif how == "wrong-type":
+        broken["metadata"]["labels"] = ["not", "a", "map"]
+    elif how == "missing-required":
+        broken.pop("metadata")["name"]
+    return broken
+
+
+@pytest.mark.parametrize("how", ["valid", "unknown-field", "wrong-type", "missing-required"])
+def test_same_verdict_as_kubernetes_validate_for_every_kind(how):
+    manifests = [m for m in dev().manifests if m["apiVersion"] != "monitoring.coreos.com/v1"]
+    kinds = {m["kind"] for m in manifests}
+    assert {"Deployment", "StatefulSet", "Service", "ConfigMap", "HorizontalPodAutoscaler"} <= kinds
+    for manifest in manifests:
+        target = manifest if how == "valid" else _break(manifest, how)
+        expected = reference(target, "1.31")
+        assert [str(p) for p in validate_manifests([target], "1.31")] == expected, target["kind"]
+        if how in ("valid", "unknown-field", "wrong-type"):
+            assert bool(expected) == (how != "valid"), target["kind"]
+
+
+def test_a_version_without_schemas_is_named():
+    problems = validate_manifests(dev().manifests[:1], "1.99")
+    assert [str(p) for p in problems] == ["kubernetesVersion: kubernetes-validate has no schemas for Kubernetes 1.99"]
+
+
+def test_promtool_problems_come_back_from_every_run_in_order():
+    result = render_stack("dev")
+    assert validate(result) == []
+    result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
+    problems = validate(result)
+    assert [p.where for p in problems] == ["prometheus/prometheus.yml", "prometheus/rules.yml",
+                                           "prometheus/rules_test.yml"]
+    assert "promtool check config failed" in problems[0].message
+    assert "promtool check rules failed" in problems[1].message
+
+
+def test_schema_and_promtool_problems_together():
+    result = render_stack("dev")
+    deployment = next(m for m in result.manifests if m["kind"] == "Deployment")
+    deployment["spec"]["unknownField"] = 1
+    result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
+    wheres = [p.where for p in validate(result)]
+    assert wheres[0] == object_id(deployment) and wheres[1:] == [
+        "prometheus/prometheus.yml", "prometheus/rules.yml", "prometheus/rules_test.yml"]
