@@ -43,8 +43,7 @@ async def wait_for_database(url: str, timeout_s: float) -> asyncpg.Connection:
     while True:
         try:
             return await asyncpg.connect(url, timeout=5)
-        except (OSError, asyncio.TimeoutError, asyncpg.CannotConnectNowError,
-                asyncpg.PostgresConnectionError) as exc:
+        except (TimeoutError, OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
             if last is None:  # once: an operator sees why the job has not finished yet
                 log.info("waiting for the database", extra={"error": f"{type(exc).__name__}: {exc}"})
             last = exc

@@ -11,8 +11,6 @@ from typing import Any
 
 import pulumi
 
-import pulumi
-
 from loadline.profile import Profile, Resources
 
 PART_OF = "loadline"

@@ -12,6 +12,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
@@ -61,7 +62,7 @@ def _role(port: int, cluster: bool) -> str:
             nodes = c.execute_command("CLUSTER NODES")  # redis-py parses it: {"host:port": {...}}
     except redis_sync.RedisError:
         return "unreachable"
-    myself = next((n for n in nodes.values() if "myself" in n.get("flags", "")), {})
+    myself: dict[str, Any] = next((n for n in nodes.values() if "myself" in n.get("flags", "")), {})
     return "master" if myself.get("slots") else "master-without-slots"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loadline.faults.kubernetes import KubernetesInjector
 from loadline.faults.local import InjectionError, LocalInjector
@@ -26,8 +27,10 @@ class FaultPlan:
     db_url: str | None
 
 
-def is_local_host(host: str, state: dict | None) -> bool:
-    return bool(state) and state["api_url"].rstrip("/") == host.rstrip("/")
+def is_local_host(host: str, state: dict[str, Any] | None) -> bool:
+    if not state:
+        return False
+    return bool(state["api_url"].rstrip("/") == host.rstrip("/"))
 
 
 def prepare(texts: list[str], *, run_s: float, host: str, wd: Path, state: dict | None,

@@ -90,7 +90,7 @@ def parse_faults(texts: list[str], *, run_s: float) -> list[FaultSpec]:
             raise FaultSpecError(
                 f"--fault '{s.text}': ends at {s.end_s:g}s but the load lasts {run_s:g}s; "
                 "leave time after the fault to judge recovery (or raise --duration)")
-    for a, b in zip(specs, specs[1:]):
+    for a, b in zip(specs, specs[1:], strict=False):
         if b.at_s < a.end_s:
             raise FaultSpecError(f"--fault '{b.text}': starts at {b.at_s:g}s, inside '{a.text}' "
                                  f"(which lasts until {a.end_s:g}s); faults run one at a time")

@@ -14,7 +14,8 @@ at which the gate injected and restored each fault. Resolution is one second.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -83,10 +84,10 @@ class FaultReport(Section):
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _window(buckets: list[dict], lo: int, hi: int, load_start: float) -> Window:
+def _window(buckets: list[dict[str, Any]], lo: int, hi: int, load_start: float) -> Window:
     """Buckets with lo <= t < hi (epoch seconds)."""
     m = merge(b for b in buckets if lo <= b["t"] < hi)
     return Window(start_s=round(lo - load_start, 1), end_s=round(hi - load_start, 1),
@@ -96,13 +97,13 @@ def _window(buckets: list[dict], lo: int, hi: int, load_start: float) -> Window:
                   p95_ms=percentile(m["latency_ms"], 0.95))
 
 
-def _good(bucket: dict, targets: Targets) -> bool:
+def _good(bucket: dict[str, Any], targets: Targets) -> bool:
     n = bucket["requests"]
     return (n > 0 and bucket["failures"] / n <= targets.max_error_ratio
             and percentile(bucket["latency_ms"], 0.95) <= targets.p95_ms)
 
 
-def recovery_seconds(buckets: list[dict], end: float, until: int, targets: Targets) -> float | None:
+def recovery_seconds(buckets: list[dict[str, Any]], end: float, until: int, targets: Targets) -> float | None:
     """Seconds from `end` to the first RECOVERY_STABLE_S good seconds in a row (fewer at the run's end)."""
     by_t = {b["t"]: b for b in buckets}
     first = math.floor(end)
@@ -113,7 +114,7 @@ def recovery_seconds(buckets: list[dict], end: float, until: int, targets: Targe
     return None
 
 
-def fault_report(injections: list[Injection], *, load_start: float, timeline: list[dict],
+def fault_report(injections: list[Injection], *, load_start: float, timeline: list[dict[str, Any]],
                  targets: Targets, fault_targets: FaultTargets, acknowledged: int,
                  lost_ids: list[str], checked_in: str) -> FaultReport:
     run_end = (timeline[-1]["t"] + 1) if timeline else math.ceil(load_start)
@@ -175,10 +176,10 @@ def _judge(inj: Injection, during: Window, after: Window, recovery: float | None
     return out
 
 
-def steady_errors(timeline: list[dict], injections: list[Injection], report: FaultReport) -> tuple[int, int]:
+def steady_errors(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> tuple[int, int]:
     """(failures, requests) outside every fault and its recovery: what the run's own error target judges."""
     spans = []
-    for inj, fault in zip(injections, report.injected):
+    for inj, fault in zip(injections, report.injected, strict=False):
         start = math.floor(inj.started_at or 0)
         end = (inj.ended_at or inj.started_at or 0) + (fault.recovery_seconds or 0)
         spans.append((start, math.ceil(end) if fault.recovery_seconds is not None else math.inf))

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -56,7 +57,7 @@ class GateRun:
     duration_s: int | None = None
     allow_remote: bool = False
     seed_events: int = 200
-    stage_list: list[dict] = field(default_factory=list)
+    stage_list: list[dict[str, Any]] = field(default_factory=list)
     faults: list[FaultSpec] = field(default_factory=list)
     injector: Injector | None = None
     # Where acknowledged writes are read back (the local environment's database); None: the API.
@@ -69,12 +70,12 @@ class GateRun:
                                  duration_s=self.duration_s or load.duration_s)
 
 
-def _entry(d: dict) -> EndpointStats:
+def _entry(d: dict[str, Any]) -> EndpointStats:
     return EndpointStats(requests=d["requests"], failures=d["failures"], p50_ms=d["p50_ms"],
                          p95_ms=d["p95_ms"], p99_ms=d["p99_ms"], rps=d["rps"])
 
 
-def read_stats(path: Path) -> tuple[RunStats, dict]:
+def read_stats(path: Path) -> tuple[RunStats, dict[str, Any]]:
     raw = json.loads(path.read_text())
     endpoints = {f"{e['method']} {e['name']}": _entry(e) for e in raw["endpoints"]}
     return RunStats(total=_entry(raw["total"]), endpoints=endpoints), raw
@@ -162,7 +163,7 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
 
 
 def _fault_report(run: GateRun, injections: list[Injection], load_start: float | None,
-                  raw: dict) -> FaultReport:
+                  raw: dict[str, Any]) -> FaultReport:
     if load_start is None:
         raise GateError("the load never started (no start time from Locust); no fault was injected")
     # A fault that was not injected, or not undone, proves nothing: the run could not be judged.
@@ -183,7 +184,7 @@ def _fault_report(run: GateRun, injections: list[Injection], load_start: float |
                         checked_in="postgres" if run.db_url else "api")
 
 
-def _error_details(raw: dict, passed: bool) -> list[str]:
+def _error_details(raw: dict[str, Any], passed: bool) -> list[str]:
     """The most frequent request errors, so a failed verdict says what went wrong."""
     if passed:
         return []

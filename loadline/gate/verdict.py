@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -24,7 +24,7 @@ from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets
 from loadline.gate.fault_report import FaultReport
 from loadline.gate.sections import Number, Ratio, Section
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_ID = "https://github.com/loadline/loadline/blob/main/docs/verdict.schema.json"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "verdict.schema.json"
 
@@ -134,7 +134,7 @@ class Verdict(Section):
         return cls.model_validate_json(path.read_text())
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     """The published JSON Schema of verdict.json (draft 2020-12)."""
     schema = Verdict.model_json_schema(mode="serialization", by_alias=True)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

@@ -39,7 +39,7 @@ async def _missing_in_postgres(ids: list[str], db_url: str) -> list[str]:
         try:
             conn = await asyncpg.connect(db_url, timeout=5)
             break
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if time.monotonic() > deadline:
                 raise WriteCheckError(f"PostgreSQL unreachable for the write check: {exc}") from None
             await asyncio.sleep(0.5)

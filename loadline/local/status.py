@@ -11,6 +11,7 @@ import json
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis as redis_sync
@@ -21,7 +22,7 @@ from loadline.local import processes
 from loadline.local.env import EXPORTER_PREFIX
 from loadline.local.state import read_state
 
-NOT_RUNNING = {"up": False, "api_url": None, "prometheus_url": None, "components": {}}
+NOT_RUNNING: dict[str, Any] = {"up": False, "api_url": None, "prometheus_url": None, "components": {}}
 TIMEOUT_S = 2
 
 
@@ -54,7 +55,7 @@ def _redis_node(url: str) -> tuple[str | None, dict | None]:
     p = urlsplit(url.strip())
     where = f"{p.hostname}:{p.port}"
     try:
-        with redis_sync.Redis(host=p.hostname, port=p.port or 6379, socket_timeout=TIMEOUT_S,
+        with redis_sync.Redis(host=p.hostname or "localhost", port=p.port or 6379, socket_timeout=TIMEOUT_S,
                               socket_connect_timeout=TIMEOUT_S) as c:
             c.ping()
             cluster = c.info("cluster").get("cluster_enabled") == 1

@@ -240,7 +240,7 @@ def test_gc_goes_on_past_one_failed_destroy(deployable, monkeypatch):
         assert run("up", name, "--no-gate").exit_code == 0
     for name, minutes in (("stuck", 10), ("gone", 5)):
         r = Registry().get(name)
-        r.expires = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+        r.expires = datetime.now(UTC) - timedelta(minutes=minutes)
         Registry().save(r)
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "destroy:stuck")
     result = run("gc")

@@ -6,9 +6,9 @@ from loadline.faults.schedule import Injection
 from loadline.faults.spec import parse_fault
 from loadline.gate.decision import Decision, Targets
 from loadline.gate.fault_report import fault_report, recovery_seconds, steady_errors
+from loadline.gate.verdict import Verdict
 from loadline.profile import FaultTargets
 from loadtests.timeline import Timeline, merge, percentile
-from loadline.gate.verdict import Verdict
 from tests.gate.test_verdict import STATS
 from tests.verdict_schema import assert_valid_verdict
 

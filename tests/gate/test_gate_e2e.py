@@ -10,9 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -117,7 +116,7 @@ def test_env_gate_records_each_verdict(local_env, tmp_path, monkeypatch, review_
     state, wd = local_env
     monkeypatch.setenv("LOADLINE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LOADLINE_LOCAL_DIR", str(wd))  # the gate finds the local API key there
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     outcomes = {}
     for name, slo, code in [
         (review_stack("e2e-meets", p95_ms=60000, min_rps=0, max_error_ratio=1), "unmissable", 0),

@@ -4,9 +4,9 @@ component named with its reason, the JSON shape kept, exit 1 while anything is d
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import signal
 import tempfile
 import time
 from pathlib import Path
@@ -58,7 +58,7 @@ def _assert_cli_reports(wd: Path, down: set[str]) -> None:
     as_json = _cli("local", "status", "--json", wd=wd)
     assert as_json.returncode == 1, as_json.stderr
     state = json.loads(as_json.stdout)
-    assert SHAPE <= state.keys() and state["up"] is False
+    assert state.keys() >= SHAPE and state["up"] is False
     assert set(_down(state)) == down
 
 

@@ -1,6 +1,6 @@
 """Exemptions: a reason exempts and is reported; an empty one exempts nothing and is a violation."""
 
-from policy_builders import allow_web, clean_stack, container, default_deny, deployment, hpa, pdb, service
+from policy_builders import allow_web, clean_stack, default_deny, deployment, hpa, pdb, service
 
 from policies.guardrails import POLICIES, Context, Level, evaluate
 from policies.guardrails.exemptions import annotation

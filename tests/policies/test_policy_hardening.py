@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from policy_builders import DIGEST, clean_stack, container, deployment
 from typer.testing import CliRunner
 
 from loadline.cli import app
@@ -14,7 +15,6 @@ from policies.guardrails.exemptions import annotation
 from policies.guardrails.images import image_digests
 from policies.guardrails.secrets import env_secret_refs, secrets_as_files
 from policies.guardrails.workloads import high_uid_gid, service_account_token
-from policy_builders import DIGEST, clean_stack, container, deployment
 
 PACK_CONFIG = Path(__file__).resolve().parents[2] / "policies" / "config"
 PROD = Context(environment="prod")
