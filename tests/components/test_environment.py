@@ -58,7 +58,7 @@ def _outputs(recorder, profile):
         names = ("namespace", "api_url", "image", "redis_url", "database_secret_name",
                  "prometheus_url", "grafana_url")
         return pulumi.Output.all(*(getattr(env, n) for n in names)).apply(
-            lambda values: got.update(zip(names, values)))
+            lambda values: got.update(zip(names, values, strict=True)))
 
     program()
     return got

@@ -12,6 +12,7 @@ from components.redis_cluster import INIT_SCRIPT
 from loadline.services.ports import free_port
 from loadline.services.redis import redis_server_bin
 
+
 @pytest.fixture
 def nodes(tmp_path):
     procs: list[subprocess.Popen] = []

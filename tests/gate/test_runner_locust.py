@@ -9,7 +9,6 @@ import io
 import threading
 
 import psutil
-
 from rich.console import Console
 
 from loadline.gate import runner
