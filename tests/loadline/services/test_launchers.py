@@ -81,11 +81,11 @@ def test_stop_all_from_another_process_stops_everything():
 
 
 def test_an_unreachable_workdir_is_a_clear_error(tmp_path):
-    # pytest's tmp dirs are 0700: the postgres user cannot enter them.
+    # pytest's tmp dirs are 0700: the service user cannot enter them.
     import os
     if os.geteuid() != 0:
-        pytest.skip("only root hands the data dir to the postgres user")
-    with pytest.raises(ServiceError, match="postgres user cannot write"):
+        pytest.skip("only root hands the data dir to the service user")
+    with pytest.raises(ServiceError, match="postgres: the loadline-svc user cannot write"):
         start_postgres(tmp_path / "pg")
     assert stop_all(tmp_path / "pg") == []
 
