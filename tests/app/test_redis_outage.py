@@ -171,6 +171,27 @@ def test_whole_cluster_hung_under_requests_then_back(database_url, own_cluster):
         assert_no_write_lost(client, load)
 
 
+def test_one_cluster_master_hung_under_requests_then_back(database_url, own_cluster):
+    # A hung master answers nothing but keeps its sockets open: every call to its slots waits for
+    # the timeout, until its replica takes over. Resumed, it rejoins as a replica.
+    settings = make_settings(database_url, own_cluster.url.split(","), redis_mode="cluster", **BREAKER)
+    with running(settings) as client:
+        event = create(client, starts_at="2035-01-01T06:00:00Z", ends_at="2035-01-01T07:00:00Z")
+        victim = own_cluster.masters()[0]
+        with Load(client, event["id"]).running() as load:
+            load.wait_for(50)
+            try:
+                pause(victim)
+                load.wait_for(60)
+            finally:
+                resume(victim)
+            own_cluster.wait_ok(expect_masters=3)
+            assert_recovers(client, event["id"])
+            load.wait_for(50)
+        assert not [s for s in load.statuses if s >= 500], load.statuses
+        assert_no_write_lost(client, load)
+
+
 def test_standalone_hung_under_requests_then_back(app_factory, redis):
     with app_factory(**BREAKER) as client:
         event = create(client, starts_at="2035-01-01T07:00:00Z", ends_at="2035-01-01T08:00:00Z")

@@ -94,3 +94,11 @@ def test_redis_failure_to_start_includes_the_log(tmp_path, redis):
     with pytest.raises(ServiceError, match="exited with"):
         start_redis(tmp_path, port=redis.port)  # port taken: the server logs why and exits
     assert redis_sync.Redis(port=redis.port).ping()
+
+
+def test_cluster_ports_keep_their_bus_port_below_the_ephemeral_range():
+    # Else a killed node may not get its bus port back: an outgoing connection can hold it.
+    from loadline.services.ports import ephemeral_low, free_port
+    ports = [free_port(also_free_offset=10000) for _ in range(200)]
+    assert max(ports) + 10000 < ephemeral_low()
+    assert max(free_port() for _ in range(200)) < ephemeral_low()
