@@ -34,6 +34,9 @@ def _read_secret_file(variable: str, path: str) -> str:
     return text.rstrip("\r\n")
 
 
+REPLACED_SETTING = "EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS"
+
+
 def _split(value: object) -> object:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
@@ -125,6 +128,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
+        if os.environ.get(REPLACED_SETTING):
+            # Ignored silently, it would leave an operator believing Redis is skipped for that long.
+            raise ValueError(f"{REPLACED_SETTING}: replaced by the Redis circuit breaker; set "
+                             "EVENTS_REDIS_BREAKER_THRESHOLD, EVENTS_REDIS_BREAKER_BASE_SECONDS and "
+                             "EVENTS_REDIS_BREAKER_MAX_SECONDS instead (docs/settings.md)")
         if self.redis_breaker_max_seconds < self.redis_breaker_base_seconds:
             raise ValueError("EVENTS_REDIS_BREAKER_MAX_SECONDS: must be at least "
                              "EVENTS_REDIS_BREAKER_BASE_SECONDS")

@@ -119,3 +119,30 @@ def test_serve_stops_with_one_line_when_both_are_set(tmp_path):
     assert res.returncode == 2
     assert "EVENTS_DATABASE_URL and EVENTS_DATABASE_URL_FILE are both set" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_the_replaced_redis_backoff_setting_is_refused_naming_its_successors(monkeypatch):
+    monkeypatch.setenv("EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS", "1")
+    with pytest.raises(ValidationError, match="EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS: replaced by the Redis "
+                                              "circuit breaker; set EVENTS_REDIS_BREAKER_THRESHOLD"):
+        Settings(environment="development")
+
+
+@pytest.mark.parametrize(("env", "match"), [
+    ({"EVENTS_REDIS_BREAKER_BASE_SECONDS": "10", "EVENTS_REDIS_BREAKER_MAX_SECONDS": "5"},
+     "EVENTS_REDIS_BREAKER_MAX_SECONDS: must be at least EVENTS_REDIS_BREAKER_BASE_SECONDS"),
+    ({"EVENTS_REDIS_BREAKER_THRESHOLD": "0"}, "redis_breaker_threshold"),
+])
+def test_breaker_settings_are_checked(monkeypatch, env, match):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ValidationError, match=match):
+        Settings(environment="development")
+
+
+def test_breaker_settings_are_read(monkeypatch):
+    monkeypatch.setenv("EVENTS_REDIS_BREAKER_THRESHOLD", "7")
+    monkeypatch.setenv("EVENTS_REDIS_BREAKER_BASE_SECONDS", "0.25")
+    monkeypatch.setenv("EVENTS_REDIS_BREAKER_MAX_SECONDS", "8")
+    s = Settings(environment="development")
+    assert (s.redis_breaker_threshold, s.redis_breaker_base_seconds, s.redis_breaker_max_seconds) == (7, 0.25, 8)
