@@ -8,7 +8,7 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv tools lint test test-fast render check demo bench-app bench-cli lint-workflows lock clean
+.PHONY: help setup system-deps venv tools lint test test-fast test-repeat render check demo bench-app bench-cli lint-workflows lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -42,6 +42,11 @@ test: setup lint ## set up, lint, then run the whole test suite
 
 test-fast: setup ## the suite without the slow end-to-end tests
 	$(BIN)/python -m pytest -m "not slow"
+
+COUNT ?= 20
+test-repeat: setup ## run TEST (a test path or node id) COUNT times in a row, stop at the first failure (make test-repeat TEST=tests/components/test_redis_cluster_init.py COUNT=30)
+	@test -n "$(TEST)" || { echo "error: TEST is required, e.g. make test-repeat TEST=tests/app/test_redis_outage.py" >&2; exit 2; }
+	$(BIN)/python -m pytest $(TEST) -p no:cacheprovider --count $(COUNT) -x -q
 
 render: setup ## render STACK offline to OUT and validate it (make render STACK=prod)
 	$(BIN)/loadline render --stack $(STACK) --out $(OUT)
