@@ -15,7 +15,7 @@ help: ## list the targets
 
 setup: system-deps venv tools ## make this machine ready: apt packages, .venv and .tools (idempotent)
 
-system-deps: ## install postgresql, redis, prometheus and its redis/postgres exporters with apt-get when missing; create the loadline-svc user
+system-deps: ## install postgresql, redis, prometheus, its redis/postgres exporters and alertmanager with apt-get when missing; create the loadline-svc user
 	@bash scripts/install-system-deps.sh
 	@bash scripts/create-service-user.sh
 

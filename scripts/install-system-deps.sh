@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the tests and the local environment run for real:
-# PostgreSQL, Redis (standalone and cluster), Prometheus (with promtool) and the Redis and
-# PostgreSQL exporters.
+# PostgreSQL, Redis (standalone and cluster), Prometheus (with promtool), the Redis and
+# PostgreSQL exporters and Alertmanager (with amtool).
 # Idempotent: does nothing when every binary is already there.
 set -euo pipefail
 
@@ -14,9 +14,12 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(pro
 for exporter in prometheus-redis-exporter prometheus-postgres-exporter; do
   command -v "$exporter" >/dev/null || need+=("$exporter")
 done
+# Alertmanager for the local environment, and amtool for checking rendered configs.
+# Debian installs the server as prometheus-alertmanager (upstream: alertmanager).
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "system packages: present (postgresql, redis, prometheus, exporters)"
+  echo "system packages: present (postgresql, redis, prometheus, exporters, alertmanager)"
   exit 0
 fi
 
@@ -32,7 +35,7 @@ else
 fi
 if ! command -v apt-get >/dev/null; then
   echo "error: missing system packages (${need[*]}) and no apt-get on this machine;" >&2
-  echo "       install PostgreSQL, Redis >= 7, Prometheus, redis_exporter and postgres_exporter with your package manager" >&2
+  echo "       install PostgreSQL, Redis >= 7, Prometheus, Alertmanager, redis_exporter and postgres_exporter with your package manager" >&2
   exit 1
 fi
 

@@ -59,3 +59,5 @@ def register(app: typer.Typer) -> None:
         if result.rule_tests is not None:
             typer.echo(f"valid: promtool check rules; promtool test rules "
                        f"({len(result.rule_tests['tests'])} rule test groups)")
+        if result.alertmanager_config is not None:
+            typer.echo("valid: amtool check-config (alertmanager.yml)")

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from loadline.faults.local import InjectionError
-from loadline.faults.setup import prepare
+from loadline.faults.setup import is_local_host, prepare
 from loadline.faults.spec import FaultSpecError
 from loadline.gate.decision import Targets
 from loadline.gate.runner import GateError, GateRun, run_gate
@@ -102,12 +102,15 @@ def resolve(options: GateOptions) -> GateRun:
                   api_key=api_key, targets=targets, users=options.users, duration_s=duration_s,
                   allow_remote=options.allow_remote)
     wd = workdir(options.local_dir)
+    state = read_state(wd)
     try:
         plan = prepare(list(options.faults), run_s=total_duration(run.stage_list), host=host, wd=wd,
-                       state=read_state(wd), namespace=profile.namespace, kube_context=options.kube_context)
+                       state=state, namespace=profile.namespace, kube_context=options.kube_context)
     except (FaultSpecError, InjectionError) as exc:
         raise GateError(str(exc)) from None
     run.faults, run.injector, run.db_url = plan.specs, plan.injector, plan.db_url
+    if state and is_local_host(host, state):
+        run.alert_webhook = (state["components"].get("alertmanager") or {}).get("webhook_url")
     return run
 
 

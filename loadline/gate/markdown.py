@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from loadline.gate.summary import alerts_line
 from loadline.gate.verdict import Verdict
 
 
@@ -31,6 +32,8 @@ def verdict_markdown(verdict: Verdict) -> str:
                  f"{m.p95_ms:g} | {m.p99_ms:g} | {m.rps:.1f} |")
     if verdict.fault is not None:
         lines += fault_markdown(verdict)
+    if verdict.alerts is not None:
+        lines += ["", alerts_line(verdict) + "."]
     if verdict.failures:
         lines += ["", "Failures:", *[f"- {f}" for f in verdict.failures]]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from loadline.faults.schedule import FaultSchedule, Injection, Injector
 from loadline.faults.spec import FaultSpec
+from loadline.gate.alerts import AlertReceiver, ReceiverError, alerts_report
 from loadline.gate.decision import EndpointStats, RunStats, Targets, decide
 from loadline.gate.fault_report import FaultReport, fault_report, steady_errors
 from loadline.gate.host import HostError, check_host
@@ -62,6 +64,8 @@ class GateRun:
     injector: Injector | None = None
     # Where acknowledged writes are read back (the local environment's database); None: the API.
     db_url: str | None = None
+    # Where Alertmanager sends its notifications (the local environment's receiver); None: not recorded.
+    alert_webhook: str | None = None
 
     def __post_init__(self) -> None:
         load = self.profile.load
@@ -82,8 +86,8 @@ def read_stats(path: Path) -> tuple[RunStats, dict[str, Any]]:
 
 
 def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
-                console: Console) -> tuple[list[Injection], float | None]:
-    """Run the load (injecting the faults on schedule); returns what was injected and when the load began."""
+                console: Console) -> list[Injection]:
+    """Run the load (injecting the faults on schedule); returns what was injected."""
     out = run.report_dir
     env = {**os.environ,
            "LOADLINE_STAGES": json.dumps(run.stage_list),
@@ -123,7 +127,7 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
         tail = (out / "locust.log").read_text()[-2000:]
         raise GateError(f"Locust exited with code {proc.returncode} without statistics; "
                         f"its log ({out / 'locust.log'}) ends with:\n{tail}")
-    return injections, schedule.load_start if schedule is not None else None
+    return injections
 
 
 def run_gate(run: GateRun, console: Console) -> Verdict:
@@ -145,8 +149,14 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     seed_file.write_text(json.dumps(seeded))
     console.print(f"seeded {len(seeded['ids'])} events; load shape "
                   f"{run.profile.load.shape}: {run.stage_list}")
-    injections, load_start = _run_locust(run, seed_file, stats_file, console)
+    receiver = _alert_receiver(run)
+    with receiver or nullcontext():
+        injections = _run_locust(run, seed_file, stats_file, console)
+    load_start = _load_start(run.report_dir)
     stats, raw = read_stats(stats_file)
+    alerts = None
+    if receiver is not None and load_start is not None:
+        alerts = alerts_report(receiver.notifications, receiver=receiver.url, load_start=load_start)
     fault = _fault_report(run, injections, load_start, raw) if run.faults else None
     error_basis = None
     if fault is not None:
@@ -154,12 +164,29 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
         error_basis = ("outside the faults", failed, requests)
     decision = decide(run.targets, stats, error_basis=error_basis)
     verdict = Verdict.build(stack=run.stack, host=run.host, targets=run.targets, stats=stats,
-                            decision=decision, fault=fault,
+                            decision=decision, fault=fault, alerts=alerts,
                             error_details=_error_details(raw, decision.passed and (fault is None or fault.passed)))
     verdict.write(run.report_dir / "verdict.json")
     if raw.get("history"):
         plot_history(raw["history"], run.report_dir / "latency.png", verdict)
     return verdict
+
+
+def _alert_receiver(run: GateRun) -> AlertReceiver | None:
+    if not run.alert_webhook:
+        return None
+    try:
+        return AlertReceiver(run.alert_webhook)
+    except ReceiverError as exc:
+        raise GateError(str(exc)) from None
+
+
+def _load_start(report_dir: Path) -> float | None:
+    """The epoch time the suite started its load (it writes START_FILE), or None."""
+    try:
+        return float((report_dir / START_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _fault_report(run: GateRun, injections: list[Injection], load_start: float | None,

@@ -27,12 +27,24 @@ def print_summary(console: Console, verdict: Verdict) -> None:
                   f"error ratio <= {t.max_error_ratio:g}")
     if verdict.fault is not None:
         print_fault(console, verdict)
+    if verdict.alerts is not None:
+        console.print(escape(alerts_line(verdict)))
     if verdict.passed:
         console.print("[bold green]PASSED[/]: every target met")
     else:
         console.print("[bold red]FAILED[/]:")
         for f in verdict.failures:
             console.print(f"  - {escape(f)}")
+
+
+def alerts_line(verdict: Verdict) -> str:
+    alerts = verdict.alerts
+    assert alerts is not None
+    if not alerts.fired:
+        return "alerts fired during the run: none"
+    return "alerts fired during the run: " + ", ".join(
+        f"{a.alertname} ({a.severity or '-'}) at {a.starts_s:g} s{', resolved' if a.status == 'resolved' else ''}"
+        for a in alerts.fired)
 
 
 def print_fault(console: Console, verdict: Verdict) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from loadline.gate.alerts import AlertsReport
 from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets
 from loadline.gate.fault_report import FaultReport
 from loadline.gate.sections import Number, Ratio, Section
@@ -104,16 +105,20 @@ class Verdict(Section):
                     "the most frequent request errors")
     fault: FaultReport | None = Field(
         None, description="the faults injected during the run (--fault) and their figures; null without")
+    alerts: AlertsReport | None = Field(
+        None, description="the alerts Alertmanager notified during the run; null when the gate had no "
+                          "receiver (a host other than the local environment)")
 
     @classmethod
     def build(cls, *, stack: str, host: str, targets: Targets, stats: RunStats,
               decision: Decision, error_details: list[str] | None = None,
-              fault: FaultReport | None = None) -> Verdict:
+              fault: FaultReport | None = None, alerts: AlertsReport | None = None) -> Verdict:
         fault_failures = fault.failures if fault is not None else []
         return cls(stack=stack, host=host, passed=decision.passed and not fault_failures,
                    targets=TargetsResult.of(targets), measured=Measured.of(stats.total),
                    per_endpoint={n: EndpointResult.of(e) for n, e in sorted(stats.endpoints.items())},
-                   failures=[*decision.failures, *fault_failures, *(error_details or [])], fault=fault)
+                   failures=[*decision.failures, *fault_failures, *(error_details or [])], fault=fault,
+                   alerts=alerts)
 
     @property
     def exit_code(self) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from loadline.local import alertmanager as am
 from loadline.local import exporters, processes
 from loadline.local import prometheus as prom
 from loadline.local.state import API_KEY_FILE, STATE_FILE, read_state, write_api_key, write_state
@@ -29,7 +30,7 @@ from loadline.profile import REPO_ROOT, Profile
 READY_TIMEOUT_S = 90
 MIGRATE_TIMEOUT_S = 120
 # Directories `up` recreates on each start; logs stay until the next `up` for post-mortems.
-DATA_DIRS = ("postgres", "redis", "api", "prometheus")
+DATA_DIRS = ("postgres", "redis", "api", "prometheus", "alertmanager")
 EXPORTER_PREFIX = "exporter-"
 
 
@@ -134,12 +135,14 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
                    lambda: processes.alive(wd, "api"), api_log)
         step("exporters (Redis, PostgreSQL)")
         redis_targets, postgres_target = _start_exporters(wd, redis_urls=redis.url.split(","), db_url=pg.url)
+        step("Alertmanager")
+        am_listen, webhook_url, am_log = _start_alertmanager(profile, wd)
         step("Prometheus")
         prom_port = _free_port()
         listen = f"127.0.0.1:{prom_port}"
         config = prom.write_config(profile, wd / "prometheus", api_target=f"127.0.0.1:{port}",
                                    listen=listen, redis_targets=redis_targets,
-                                   postgres_targets=[postgres_target])
+                                   postgres_targets=[postgres_target], alertmanager=am_listen)
         prom_log = wd / "logs" / "prometheus.log"
         processes.spawn(wd, "prometheus",
                         prom.command(config, wd / "prometheus" / "data", listen,
@@ -167,10 +170,33 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
             "api": {"url": api_url, "workers": profile.api.workers, "log": str(api_log)},
             "prometheus": {"url": prom_url, "config": str(config), "log": str(prom_log)},
             "exporters": {"redis": redis_targets, "postgres": postgres_target},
+            "alertmanager": {"url": f"http://{am_listen}", "webhook_url": webhook_url, "log": str(am_log)},
         },
     }
     write_state(wd, state)
     return state
+
+
+def _start_alertmanager(profile: Profile, wd: Path) -> tuple[str, str, Path]:
+    """Alertmanager on a free port, its receiver a webhook on another one the gate will serve.
+
+    Returns (its host:port, the webhook URL, its log).
+    """
+    exe = am.binary()
+    if exe is None:
+        raise LocalError(f"Alertmanager not installed; run `make setup` (or: apt-get install {am.PACKAGE})")
+    webhook_url = f"http://127.0.0.1:{_free_port()}/alerts"
+    try:
+        config = am.write_config(profile, wd / "alertmanager", webhook_url=webhook_url)
+    except am.AlertmanagerConfigError as exc:
+        raise LocalError(str(exc)) from None
+    listen = f"127.0.0.1:{_free_port()}"
+    log = wd / "logs" / "alertmanager.log"
+    processes.spawn(wd, "alertmanager", am.command(exe, config, wd / "alertmanager" / "data", listen),
+                    env=dict(os.environ), log=log, cwd=wd)
+    _wait_http(f"http://{listen}/-/ready", READY_TIMEOUT_S, "Alertmanager",
+               lambda: processes.alive(wd, "alertmanager"), log)
+    return listen, webhook_url, log
 
 
 def _start_exporters(wd: Path, *, redis_urls: list[str], db_url: str) -> tuple[list[str], str]:

@@ -23,7 +23,7 @@ class PrometheusConfigError(Exception):
 
 def write_config(profile: Profile, out: Path, *, api_target: str, listen: str,
                  redis_targets: list[str] | None = None,
-                 postgres_targets: list[str] | None = None) -> Path:
+                 postgres_targets: list[str] | None = None, alertmanager: str | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     rules_path = out / "rules.yml"
     rules_path.write_text(yaml.safe_dump(alert_rules(profile), sort_keys=False))
@@ -34,6 +34,8 @@ def write_config(profile: Profile, out: Path, *, api_target: str, listen: str,
     for job in config["scrape_configs"]:
         if job["job_name"] == "prometheus":
             job["static_configs"] = [{"targets": [listen]}]
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     config_path = out / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     check(config_path)

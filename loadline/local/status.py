@@ -140,6 +140,8 @@ def status(wd: Path) -> dict:
         "api": _process_then_http("api", f"{state.get('api_url')}/readyz"),
         "prometheus": _process_then_http("prometheus", f"{state.get('prometheus_url')}/-/ready"),
         "exporters": _exporters,
+        "alertmanager": _process_then_http(
+            "alertmanager", f"{(components.get('alertmanager') or {}).get('url')}/-/ready"),
     }
     for name, comp in components.items():
         check = checks.get(name)

@@ -69,6 +69,8 @@ class RenderResult:
     """promtool unit tests for the rules (generated from the same profile)."""
     operator_rules: dict[str, Any] | None = None
     """Operator mode: the rule groups of the PrometheusRule object."""
+    alertmanager_config: dict[str, Any] | None = None
+    """The Alertmanager configuration that routes the stack's alerts (checked with amtool)."""
 
     def resource_of(self, manifest: dict[str, Any]) -> RenderedResource:
         return self._owners[id(manifest)]
@@ -87,6 +89,8 @@ class RenderResult:
             out["prometheus/rules.yml"] = rules
             if self.rule_tests is not None:
                 out["prometheus/rules_test.yml"] = self.rule_tests
+        if self.alertmanager_config is not None:
+            out["prometheus/alertmanager.yml"] = self.alertmanager_config
         return out
 
     def write(self, out_dir: str | Path) -> list[Path]:
@@ -178,6 +182,7 @@ def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 
             alert = yaml.safe_load(data_files["rules.yml"])
         if manifest["kind"] == "PrometheusRule":
             operator_rules = manifest["spec"]
+    from components.monitoring.alertmanager import alertmanager_config
     from loadline.render.rule_tests import rule_tests
 
     env_outputs: dict[str, Any] = next((v for urn, v in data["outputs"].items()
@@ -187,6 +192,7 @@ def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 
         prometheus_config=prom_config, alert_rules=alert, outputs=clean(env_outputs),
         rule_tests=rule_tests(profile, "rules.yml") if (alert or operator_rules) else None,
         operator_rules=operator_rules,
+        alertmanager_config=alertmanager_config(profile) if (alert or operator_rules) else None,
     )
     result._owners = owners
     return result

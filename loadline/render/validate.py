@@ -1,4 +1,4 @@
-"""Strict validation of a render: Kubernetes schemas and promtool.
+"""Strict validation of a render: Kubernetes schemas, promtool and amtool.
 
 Every problem names the object (kind/namespace/name or file) and the field.
 """
@@ -26,6 +26,7 @@ from loadline.render import RenderResult, render_stack
 
 PROMTOOL = "promtool"
 PROMTOOL_TIMEOUT_S = 120
+AMTOOL = "amtool"
 
 # kubernetes-validate re-reads multi-megabyte schema files for every object; the files
 # never change within a process, so read each once.
@@ -168,12 +169,30 @@ def validate_prometheus(result: RenderResult) -> list[Problem]:
         return _promtool_all(runs, root)
 
 
+def validate_alertmanager(result: RenderResult) -> list[Problem]:
+    """amtool check-config on the rendered Alertmanager configuration."""
+    content = result.files().get("prometheus/alertmanager.yml")
+    if content is None:
+        return []
+    if shutil.which(AMTOOL) is None:
+        return [Problem("prometheus/alertmanager.yml", "amtool not found on PATH (make setup installs "
+                        "prometheus-alertmanager)")]
+    with tempfile.TemporaryDirectory(prefix="loadline-amtool-") as tmp:
+        path = Path(tmp) / "alertmanager.yml"
+        path.write_text(yaml.safe_dump(content, sort_keys=False))
+        proc = subprocess.run([AMTOOL, "check-config", str(path)], capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT_S)
+    if proc.returncode == 0:
+        return []
+    output = (proc.stdout + proc.stderr).strip().splitlines()
+    return [Problem("prometheus/alertmanager.yml", "amtool check-config failed:\n    " + "\n    ".join(output[-40:]))]
+
+
 def validate(result: RenderResult) -> list[Problem]:
-    """Schema problems, then promtool's; promtool runs while the schemas are checked."""
+    """Schema problems, then promtool's and amtool's; promtool runs while the schemas are checked."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="promtool") as pool:
         prometheus = pool.submit(validate_prometheus, result)
         problems = validate_manifests(result.manifests, result.profile.kubernetes_version)
-        return problems + prometheus.result()
+        return problems + prometheus.result() + validate_alertmanager(result)
 
 
 def render_and_validate(stack: str, *, stacks_dir: Path = STACKS_DIR,

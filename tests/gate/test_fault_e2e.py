@@ -65,6 +65,7 @@ def test_faults_are_injected_undone_and_reported(local_env, tmp_path):
     assert fault["passed"] == (fault["failures"] == [])
     assert set(fault["failures"]) <= set(verdict["failures"])
     assert (tmp_path / "latency.png").stat().st_size > 0
+    assert verdict["alerts"]["receiver"] == state["components"]["alertmanager"]["webhook_url"]
     # Everything the faults broke runs again, recorded where `local down` looks.
     assert processes.alive(wd, "api")
     assert all(pids.is_running(wd / "redis", p.stem) for p in (wd / "redis" / pids.PID_DIR).glob("*.json"))

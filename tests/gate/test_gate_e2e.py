@@ -24,7 +24,7 @@ from loadline.local import env
 from loadline.profile import PROFILE_KEY, REPO_ROOT, STACKS_DIR, load_profile
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
-VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault"}
+VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault", "alerts"}
 MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests", "failures"}
 ENDPOINTS = {"GET /v1/events/search (hot window)", "GET /v1/events/search (cold window)",
              "GET /v1/events/{event_id}", "POST /v1/events"}
@@ -63,6 +63,9 @@ def test_gate_passes_unmissable_targets_with_a_complete_verdict(local_env, tmp_p
     assert verdict["passed"] is True and verdict["failures"] == []
     assert verdict["targets"] == {"p95_ms": 60000, "p99_ms": 60000, "min_rps": 0, "max_error_ratio": 1}
     assert verdict["stack"] == "local"
+    # The gate heard from the local Alertmanager, and in a clean run nothing fired.
+    assert verdict["alerts"]["receiver"] == local_env[0]["components"]["alertmanager"]["webhook_url"]
+    assert verdict["alerts"]["fired"] == []
     assert verdict["host"] == local_env[0]["api_url"]
     assert set(verdict["per_endpoint"]) == ENDPOINTS
     # The verdict counts every request Locust made, the final ones included.

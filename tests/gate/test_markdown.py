@@ -12,6 +12,7 @@ VERDICT = {
                                                    "error_ratio": 0.0}},
     "failures": ["overall: p95 320 ms exceeds target 300 ms"],
     "fault": None,
+    "alerts": None,
 }
 
 

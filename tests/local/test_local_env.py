@@ -44,7 +44,7 @@ def test_up_status_down(wd):
     assert status.returncode == 0, status.stdout
     state = json.loads(status.stdout)
     assert {"api_url", "prometheus_url", "components"} <= state.keys()
-    assert set(state["components"]) == {"postgres", "redis", "api", "prometheus", "exporters"}
+    assert set(state["components"]) == {"postgres", "redis", "api", "prometheus", "exporters", "alertmanager"}
     assert all(c["up"] for c in state["components"].values())
     # The API runs migrated, with the generated key; Prometheus has exactly render's rules.
     key = read_api_key(wd)
@@ -57,6 +57,11 @@ def test_up_status_down(wd):
     assert sorted(r["name"] for g in rules for r in g["rules"]) == \
         sorted(r["alert"] for g in expected for r in g["rules"])
     assert processes_of(wd)
+    # Prometheus sends its alerts to the local Alertmanager, which is ready.
+    am_url = state["components"]["alertmanager"]["url"]
+    assert _alertmanagers(state["prometheus_url"]) == [am_url]
+    assert requests.get(f"{am_url}/-/ready", timeout=5).status_code == 200
+    assert state["components"]["alertmanager"]["webhook_url"].startswith("http://127.0.0.1:")
 
     # The exporters are scraped under render's job names, and the "down" alerts see a real outage.
     prom_url = state["prometheus_url"]
@@ -71,6 +76,17 @@ def test_up_status_down(wd):
     assert down.returncode == 0
     assert processes_of(wd) == []
     assert _cli("local", "status", "--json", wd=wd).returncode == 1
+
+
+def _alertmanagers(prom_url: str, timeout_s: float = 30) -> list[str]:
+    """The Alertmanagers Prometheus sends to, once it has discovered them (it does so in the background)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        data = requests.get(f"{prom_url}/api/v1/alertmanagers", timeout=5).json()["data"]
+        found = [a["url"].split("/api/")[0] for a in data["activeAlertmanagers"]]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def _query(prom_url: str, expr: str) -> list:

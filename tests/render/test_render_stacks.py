@@ -34,6 +34,24 @@ def test_stack_is_strictly_valid_and_passes_promtool(rendered):
     assert len(rendered.rule_tests["tests"]) >= 15
 
 
+def test_alertmanager_config_routes_pages_and_passes_amtool(rendered):
+    from loadline.render.validate import validate_alertmanager
+
+    config = rendered.files()["prometheus/alertmanager.yml"]
+    assert config["route"]["group_by"] == ["alertname", "namespace"]
+    assert config["route"]["routes"] == [{"receiver": "page", "matchers": ['severity="page"']}]
+    assert {r["name"] for r in config["receivers"]} == {"default", "page"}
+    assert validate_alertmanager(rendered) == []
+    # amtool really runs: a route to a receiver that does not exist is refused.
+    rendered.alertmanager_config["route"]["receiver"] = "nowhere"
+    try:
+        problems = validate_alertmanager(rendered)
+    finally:
+        rendered.alertmanager_config["route"]["receiver"] = "default"
+    assert [p.where for p in problems] == ["prometheus/alertmanager.yml"]
+    assert "amtool check-config failed" in problems[0].message
+
+
 def test_objects_carry_labels_pinned_images_and_hardening(rendered):
     for m in rendered.manifests:
         labels = m["metadata"]["labels"]
