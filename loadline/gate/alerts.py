@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -52,7 +53,7 @@ class AlertReceiver:
         if parts.scheme != "http" or not parts.hostname or not is_loopback(parts.hostname) or not parts.port:
             raise ReceiverError(f"alert webhook {url}: must be http://127.0.0.1:PORT/... (loopback only)")
         self.url = url
-        self.notifications: list[tuple[float, dict]] = []
+        self.notifications: list[tuple[float, dict[str, Any]]] = []
         received = self.notifications
         lock = threading.Lock()
 
@@ -92,7 +93,7 @@ def _epoch(rfc3339: str) -> float:
     return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
 
 
-def alerts_report(notifications: list[tuple[float, dict]], *, receiver: str, load_start: float) -> AlertsReport:
+def alerts_report(notifications: list[tuple[float, dict[str, Any]]], *, receiver: str, load_start: float) -> AlertsReport:
     """One entry per alert (by its fingerprint, else its labels): the first firing notice, its latest status."""
     seen: dict[str, FiredAlert] = {}
     for received_at, body in notifications:
