@@ -1,12 +1,21 @@
 #!/bin/sh
-# Forms the Redis Cluster, or grows it: idempotent, safe to run again at any time.
+# Forms the Redis Cluster, or grows it: idempotent, safe to run again at any time, also
+# after a run that was interrupted halfway.
 #   REDIS_NODES  space-separated host:port of every StatefulSet pod, ordinal order
 #   SHARDS       wanted number of masters
 #   REPLICAS     replicas per master
-# A fresh set of nodes is created with `--cluster create`. On an existing cluster,
-# nodes it does not know are added: masters until SHARDS exist, then replicas; slots
-# are rebalanced onto new masters. A rerun on a complete cluster changes nothing.
+#   TRIES        attempts per join or attach before giving up (default 5)
+# The intended topology: SHARDS masters that own slots, each with REPLICAS replicas.
+# A fresh set of nodes is created with `--cluster create`. On an existing cluster every node
+# that is not yet a slot-owning master or a replica (unknown to the cluster, or a slot-less
+# master left by an interrupted run) is planned in ordinal order: a master while fewer than
+# SHARDS masters own slots, else a replica of the master with the fewest replicas, named by
+# its id (never left to redis-cli's choice, which may pick a master the joining node does
+# not know yet). Slots are then rebalanced onto the new masters. A rerun on a complete
+# cluster changes nothing.
 set -eu
+
+TRIES=${TRIES:-5}
 
 ip_of() {
   host=${1%:*}
@@ -14,18 +23,54 @@ ip_of() {
 }
 addr_of() { echo "$(ip_of "$1"):${1##*:}"; }
 cli() { node=$1; shift; redis-cli -h "${node%:*}" -p "${node##*:}" "$@" | tr -d '\r'; }
+die() { echo "$*" >&2; exit 1; }
 slots_assigned() { cli "$1" cluster info | awk -F: '/^cluster_slots_assigned/{print $2}'; }
+myid() { cli "$1" cluster myid; }
+# A node's view of itself, never gossip (which lags behind): its role, its master, its slots.
+role() { cli "$1" role | head -n 1; }
+master_of() { cli "$1" cluster nodes | awk '$3 ~ /myself/ {print $4}'; }
+own_slots() { cli "$1" cluster nodes | awk '$3 ~ /myself/ {print NF - 8}'; }
+knows() { cli "$1" cluster nodes | grep -q "^$2 "; }
 settle() {
   # redis-cli refuses to change a cluster whose nodes disagree; gossip needs a moment.
   n=0
   until redis-cli --cluster check "$1" >/dev/null 2>&1; do
-    n=$((n + 1)); [ "$n" -le 60 ] || { echo "cluster did not settle" >&2; return 1; }
-    sleep 2
+    n=$((n + 1)); [ "$n" -le 240 ] || { echo "cluster did not settle" >&2; return 1; }
+    sleep 0.5
+  done
+}
+heal() { settle "$1" || { redis-cli --cluster fix "$1" --cluster-yes && settle "$1"; }; }
+wait_known() {
+  # Both ways: the seed lists the node, and the node lists the seed.
+  node=$1; id=$2; n=0
+  until knows "$seed" "$id" && knows "$node" "$seed_id"; do
+    n=$((n + 1)); [ "$n" -le 240 ] || die "$node never joined"
+    sleep 0.5
+  done
+}
+fewest_replicas() {
+  # The master (of $masters, in order) with the fewest replicas in $replica_of.
+  for m in $masters; do
+    echo "$replica_of" | awk -v m="$m" '$1 == m {n++} END {print n + 0, m}'
+  done | sort -s -n -k1,1 | awk 'NR == 1 {print $2}'
+}
+attach() {
+  # Make $1 a replica of $2: once the node itself lists its master (else REPLICATE answers
+  # "ERR Unknown node"), retried a bounded number of times.
+  node=$1; mid=$2; n=0
+  until [ "$(master_of "$node")" = "$mid" ]; do
+    n=$((n + 1)); [ "$n" -le $((TRIES * 20)) ] || die "$node never became a replica of $mid"
+    if knows "$node" "$mid"; then cli "$node" cluster replicate "$mid" >/dev/null || true; fi
+    sleep 0.5
   done
 }
 
 for node in $REDIS_NODES; do
-  until [ "$(cli "$node" ping 2>/dev/null)" = "PONG" ]; do echo "waiting for $node"; sleep 2; done
+  n=0
+  until [ "$(cli "$node" ping 2>/dev/null)" = "PONG" ]; do
+    n=$((n + 1)); [ "$n" -le 300 ] || die "$node never answered"
+    echo "waiting for $node"; sleep 2
+  done
 done
 
 seed=""
@@ -42,46 +87,75 @@ if [ -z "$seed" ]; then
   seed=$(echo "$REDIS_NODES" | awk '{print $1}')
 else
   seed_addr=$(addr_of "$seed")
-  settle "$seed_addr" || redis-cli --cluster fix "$seed_addr" --cluster-yes
-  added_master=0
-  # Roles come from each node itself (ROLE), never from gossip, which lags behind.
-  masters=0
-  joining=""
+  seed_id=$(myid "$seed")
+  heal "$seed_addr"
+  # What exists: slot-owning masters, replicas (with their master), and the rest to plan.
+  masters=""
+  replica_of=""
+  pending=""
   for node in $REDIS_NODES; do
-    if cli "$seed" cluster nodes | grep -q "^$(cli "$node" cluster myid) "; then
-      [ "$(cli "$node" role | head -n 1)" = "master" ] && masters=$((masters + 1))
+    id=$(myid "$node")
+    if knows "$seed" "$id" && [ "$(role "$node")" = "slave" ]; then
+      replica_of="$replica_of
+$(master_of "$node") $id"
+    elif knows "$seed" "$id" && [ "$(own_slots "$node")" -gt 0 ]; then
+      masters="$masters $id"
     else
-      joining="$joining $node"
+      pending="$pending $node"
     fi
   done
-  for node in $joining; do
-    settle "$seed_addr"
-    if [ "$masters" -lt "$SHARDS" ]; then
-      echo "adding $node as a master"
-      redis-cli --cluster add-node "$(addr_of "$node")" "$seed_addr"
-      masters=$((masters + 1))
-      added_master=1
-    else
-      echo "adding $node as a replica"
-      redis-cli --cluster add-node "$(addr_of "$node")" "$seed_addr" --cluster-slave
+  count=$(echo "$masters" | wc -w)
+  new_masters=0
+  for node in $pending; do
+    id=$(myid "$node")
+    if [ "$count" -lt "$SHARDS" ]; then
+      if ! knows "$seed" "$id"; then
+        echo "adding $node as a master"
+        n=0
+        until redis-cli --cluster add-node "$(addr_of "$node")" "$seed_addr"; do
+          knows "$seed" "$id" && break
+          n=$((n + 1)); [ "$n" -lt "$TRIES" ] || die "could not add $node"
+          sleep 2; heal "$seed_addr"
+        done
+      else
+        echo "making slot-less master $node a new master"
+      fi
+      wait_known "$node" "$id"
+      masters="$masters $id"
+      count=$((count + 1))
+      new_masters=1
+      continue
     fi
-    id=$(cli "$node" cluster myid)
-    n=0
-    until cli "$seed" cluster nodes | grep -q "^$id "; do
-      n=$((n + 1)); [ "$n" -le 60 ] || { echo "$node never joined" >&2; exit 1; }
-      sleep 1
-    done
+    mid=$(fewest_replicas)
+    heal "$seed_addr"
+    if ! knows "$seed" "$id"; then
+      echo "adding $node as a replica of $mid"
+      n=0
+      until redis-cli --cluster add-node "$(addr_of "$node")" "$seed_addr" --cluster-slave --cluster-master-id "$mid"; do
+        # Joined but not attached (the node did not know its master yet): attach retries that.
+        knows "$seed" "$id" && break
+        n=$((n + 1)); [ "$n" -lt "$TRIES" ] || die "could not add $node"
+        sleep 2; heal "$seed_addr"
+      done
+      wait_known "$node" "$id"
+    else
+      echo "attaching slot-less master $node as a replica of $mid"
+    fi
+    attach "$node" "$mid"
+    replica_of="$replica_of
+$mid $id"
   done
-  if [ "$added_master" = 1 ]; then
-    settle "$seed_addr"
+  heal "$seed_addr"
+  if [ "$new_masters" = 1 ]; then
     echo "rebalancing slots onto the new masters"
-    redis-cli --cluster rebalance "$seed_addr" --cluster-use-empty-masters
   fi
+  # Also after an interrupted rebalance; on a balanced cluster it moves nothing.
+  redis-cli --cluster rebalance "$seed_addr" --cluster-use-empty-masters
 fi
 
 n=0
 until cli "$seed" cluster info | grep -q '^cluster_state:ok'; do
-  n=$((n + 1)); [ "$n" -le 90 ] || { echo "cluster_state never became ok" >&2; exit 1; }
-  sleep 2
+  n=$((n + 1)); [ "$n" -le 360 ] || { echo "cluster_state never became ok" >&2; exit 1; }
+  sleep 0.5
 done
 echo "cluster ok"
