@@ -22,7 +22,9 @@ ip_of() {
   getent hosts "$host" | awk '{print $1; exit}'
 }
 addr_of() { echo "$(ip_of "$1"):${1##*:}"; }
-cli() { node=$1; shift; redis-cli -h "${node%:*}" -p "${node##*:}" "$@" | tr -d '\r'; }
+# Functions keep their variables `local` (dash, ash and bash have it): the callers' loops use
+# the same short names.
+cli() { local at=$1; shift; redis-cli -h "${at%:*}" -p "${at##*:}" "$@" | tr -d '\r'; }
 die() { echo "$*" >&2; exit 1; }
 slots_assigned() { cli "$1" cluster info | awk -F: '/^cluster_slots_assigned/{print $2}'; }
 myid() { cli "$1" cluster myid; }
@@ -33,23 +35,43 @@ own_slots() { cli "$1" cluster nodes | awk '$3 ~ /myself/ {print NF - 8}'; }
 knows() { cli "$1" cluster nodes | grep -q "^$2 "; }
 settle() {
   # redis-cli refuses to change a cluster whose nodes disagree; gossip needs a moment.
-  n=0
+  local tries=0
   until redis-cli --cluster check "$1" >/dev/null 2>&1; do
-    n=$((n + 1)); [ "$n" -le 240 ] || { echo "cluster did not settle" >&2; return 1; }
+    tries=$((tries + 1)); [ "$tries" -le 240 ] || { echo "cluster did not settle" >&2; return 1; }
     sleep 0.5
   done
 }
 heal() { settle "$1" || { redis-cli --cluster fix "$1" --cluster-yes && settle "$1"; }; }
+wait_mesh() {
+  # `--cluster check` only compares slot maps; moving a slot to a master or attaching a
+  # replica fails with "ERR Unknown node" on any node that has not heard of it yet.
+  # Over the nodes the seed lists as members; one that has not joined yet is not waited for.
+  local ids="" members="" member mid tries
+  for member in $REDIS_NODES; do
+    mid=$(myid "$member")
+    if knows "$seed" "$mid"; then ids="$ids $mid"; members="$members $member"; fi
+  done
+  for member in $members; do
+    tries=0
+    until [ -z "$(cli "$member" cluster nodes | awk -v want="$ids" '
+        BEGIN {split(want, w, " ")} {seen[$1] = 1}
+        END {for (i in w) if (!(w[i] in seen)) {print w[i]; exit}}')" ]; do
+      tries=$((tries + 1)); [ "$tries" -le 240 ] || die "$member never heard of every node"
+      sleep 0.5
+    done
+  done
+}
 wait_known() {
   # Both ways: the seed lists the node, and the node lists the seed.
-  node=$1; id=$2; n=0
-  until knows "$seed" "$id" && knows "$node" "$seed_id"; do
-    n=$((n + 1)); [ "$n" -le 240 ] || die "$node never joined"
+  local joiner=$1 jid=$2 tries=0
+  until knows "$seed" "$jid" && knows "$joiner" "$seed_id"; do
+    tries=$((tries + 1)); [ "$tries" -le 240 ] || die "$joiner never joined"
     sleep 0.5
   done
 }
 fewest_replicas() {
   # The master (of $masters, in order) with the fewest replicas in $replica_of.
+  local m
   for m in $masters; do
     echo "$replica_of" | awk -v m="$m" '$1 == m {n++} END {print n + 0, m}'
   done | sort -s -n -k1,1 | awk 'NR == 1 {print $2}'
@@ -57,10 +79,10 @@ fewest_replicas() {
 attach() {
   # Make $1 a replica of $2: once the node itself lists its master (else REPLICATE answers
   # "ERR Unknown node"), retried a bounded number of times.
-  node=$1; mid=$2; n=0
-  until [ "$(master_of "$node")" = "$mid" ]; do
-    n=$((n + 1)); [ "$n" -le $((TRIES * 20)) ] || die "$node never became a replica of $mid"
-    if knows "$node" "$mid"; then cli "$node" cluster replicate "$mid" >/dev/null || true; fi
+  local replica=$1 master=$2 tries=0
+  until [ "$(master_of "$replica")" = "$master" ]; do
+    tries=$((tries + 1)); [ "$tries" -le $((TRIES * 20)) ] || die "$replica never became a replica of $master"
+    if knows "$replica" "$master"; then cli "$replica" cluster replicate "$master" >/dev/null || true; fi
     sleep 0.5
   done
 }
@@ -128,6 +150,7 @@ $(master_of "$node") $id"
     fi
     mid=$(fewest_replicas)
     heal "$seed_addr"
+    wait_mesh
     if ! knows "$seed" "$id"; then
       echo "adding $node as a replica of $mid"
       n=0
@@ -145,12 +168,17 @@ $(master_of "$node") $id"
     replica_of="$replica_of
 $mid $id"
   done
-  heal "$seed_addr"
   if [ "$new_masters" = 1 ]; then
     echo "rebalancing slots onto the new masters"
   fi
-  # Also after an interrupted rebalance; on a balanced cluster it moves nothing.
-  redis-cli --cluster rebalance "$seed_addr" --cluster-use-empty-masters
+  # Also after an interrupted rebalance; on a balanced cluster it moves nothing. A failed
+  # slot move leaves the slot open: heal closes it before the next attempt.
+  n=0
+  until heal "$seed_addr" && wait_mesh &&
+      redis-cli --cluster rebalance "$seed_addr" --cluster-use-empty-masters; do
+    n=$((n + 1)); [ "$n" -lt "$TRIES" ] || die "rebalance failed $TRIES times"
+    sleep 2
+  done
 fi
 
 n=0
