@@ -8,7 +8,7 @@ STACK ?= dev
 OUT ?= out/$(STACK)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps venv tools lint test test-fast test-repeat render check demo bench-app bench-cli lint-workflows lock clean
+.PHONY: help setup system-deps venv tools lint test test-fast test-repeat mutation docs render check demo bench-app bench-cli lint-workflows lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ COUNT ?= 20
 test-repeat: setup ## run TEST (a test path or node id) COUNT times in a row, stop at the first failure (make test-repeat TEST=tests/components/test_redis_cluster_init.py COUNT=30)
 	@test -n "$(TEST)" || { echo "error: TEST is required, e.g. make test-repeat TEST=tests/app/test_redis_outage.py" >&2; exit 2; }
 	$(BIN)/python -m pytest $(TEST) -p no:cacheprovider --count $(COUNT) -x -q
+
+docs: setup ## regenerate the profile and settings reference tables in docs/ from the models
+	$(BIN)/python scripts/docs_reference.py
+
+mutation: setup ## mutation score of the modules that decide outcomes (slow; not part of make test)
+	$(BIN)/python scripts/mutation.py $(MODULES)
 
 render: setup ## render STACK offline to OUT and validate it (make render STACK=prod)
 	$(BIN)/loadline render --stack $(STACK) --out $(OUT)

@@ -27,6 +27,24 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _routes(routes):
+    for route in routes:
+        yield route
+        # An included router (FastAPI) keeps its routes, prefix applied, on the original router.
+        yield from _routes(getattr(getattr(route, "original_router", None), "routes", ()))
+
+
+def _template(scope) -> str:
+    """The route template for labels and logs; UNMATCHED only when no route has this path."""
+    route = scope.get("route")
+    if route is None:
+        # Refused before routing (a 413 on its Content-Length): name the route it was sent to.
+        app_routes = getattr(getattr(scope.get("app"), "router", None), "routes", ())
+        route = next((r for r in _routes(app_routes)
+                      if getattr(r, "path_regex", None) and r.path_regex.match(scope["path"])), None)
+    return getattr(route, "path", None) or UNMATCHED
+
+
 class RequestContext:
     def __init__(self, app, *, max_body_bytes: int, access_log: AccessLog | None):
         self.app = app
@@ -99,8 +117,7 @@ class RequestContext:
                     await self._error(send, rid_header, 500, "internal_error", "internal error; quote the request id")
         finally:
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
+            template = _template(scope)
             REQUEST_DURATION.labels(template, scope["method"], str(status)).observe(elapsed)
             if self.access_log is not None:
                 self.access_log.write({

@@ -34,6 +34,10 @@ def up_cmd(stack: str = typer.Option("local", "--stack", help="stack whose profi
     except (ProfileError, env.LocalError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        # Whatever had started is already down (env.up stops it); 130 as for `demo` and shells.
+        typer.echo("interrupted; everything started is stopped", err=True)
+        raise typer.Exit(130) from None
     console.print(f"api: {state['api_url']}  prometheus: {state['prometheus_url']}")
     console.print(f"API key: {state['api_key_file']}  (stop with `loadline local down`)")
 

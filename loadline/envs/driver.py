@@ -75,8 +75,13 @@ class DriverSettings:
         env = {"PULUMI_BACKEND_URL": self.backend_url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
         if self.backend_url.startswith("file://"):
             Path(self.backend_url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-        if self.secrets_provider == "passphrase" and not any(v in self.environ for v in PASSPHRASE_VARS):
-            env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(ensure_passphrase_file(self.state_root))
+        # Empty means unset: CI maps a missing secret to an empty variable.
+        if self.secrets_provider == "passphrase" and not any(self.environ.get(v) for v in PASSPHRASE_VARS):
+            path = ensure_passphrase_file(self.state_root)
+            env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(path)
+            if "PULUMI_CONFIG_PASSPHRASE" in self.environ:
+                # The CLI takes a set PULUMI_CONFIG_PASSPHRASE, even an empty one, over the file.
+                env["PULUMI_CONFIG_PASSPHRASE"] = path.read_text().strip()
         return env
 
 

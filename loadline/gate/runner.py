@@ -130,6 +130,18 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
     return injections
 
 
+# Every file a run writes into its report directory.
+OUTPUTS = ("verdict.json", "stats.json", "latency.png", "report.html", "seed.json", "locust.log",
+           "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv",
+           "locust_exceptions.csv")
+
+
+def clear_outputs(report_dir: Path) -> None:
+    """Remove an earlier run's outputs: a failed run must never sit beside another run's files."""
+    for name in (*OUTPUTS, START_FILE, CREATED_FILE):
+        (report_dir / name).unlink(missing_ok=True)
+
+
 def run_gate(run: GateRun, console: Console) -> Verdict:
     """Check the host, seed, load, judge. Returns the verdict (also written to verdict.json)."""
     try:
@@ -137,9 +149,7 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     except HostError as exc:
         raise GateError(str(exc)) from None
     run.report_dir.mkdir(parents=True, exist_ok=True)
-    # A verdict left from an earlier run must never be mistaken for this one's.
-    for name in ("verdict.json", "stats.json", "latency.png", "report.html", START_FILE, CREATED_FILE):
-        (run.report_dir / name).unlink(missing_ok=True)
+    clear_outputs(run.report_dir)
     stats_file = run.report_dir / "stats.json"
     seed_file = run.report_dir / "seed.json"
     try:

@@ -85,6 +85,13 @@ def _api_env(profile: Profile, wd: Path, *, db_url: str, redis_url: str, api_key
     }
 
 
+def rotate_logs(logs: Path) -> None:
+    """Each `up` starts fresh logs, so an error's log tail is this run's; the last run's stay as .1."""
+    logs.mkdir(parents=True, exist_ok=True)
+    for log in logs.glob("*.log"):
+        log.replace(log.with_name(log.name + ".1"))
+
+
 def is_up(wd: Path) -> bool:
     return read_state(wd) is not None or bool(processes.names(wd))
 
@@ -100,7 +107,7 @@ def up(profile: Profile, stack: str, wd: Path, step: Step) -> dict:
     wd.mkdir(parents=True, exist_ok=True)
     for name in DATA_DIRS:
         shutil.rmtree(wd / name, ignore_errors=True)
-    (wd / "logs").mkdir(exist_ok=True)
+    rotate_logs(wd / "logs")
     try:
         step("PostgreSQL")
         pg = start_postgres(wd / "postgres")

@@ -27,7 +27,7 @@ def _pidfile(wd: Path, name: str) -> Path:
 def spawn(wd: Path, name: str, cmd: list[str], *, env: dict[str, str], log: Path,
           cwd: Path | None = None) -> int:
     (wd / PIDS_DIR).mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    with open(log, "wb") as out:  # env.up moved the last run's log aside
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True)
     created = psutil.Process(proc.pid).create_time()

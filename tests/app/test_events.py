@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.app.conftest import API_KEY, EVENT, create
+from tests.app.conftest import API_KEY, EVENT, create, metric
 
 
 def assert_error(resp, status: int, code: str, mentions: str = "") -> dict:
@@ -58,6 +58,18 @@ def test_oversized_body_is_413(app_factory):
     with app_factory(max_body_bytes=1024) as client:
         resp = client.post("/v1/events", json={**EVENT, "title": "x" * 2000}, headers={"X-API-Key": API_KEY})
         assert_error(resp, 413, "payload_too_large", "1024-byte limit")
+
+
+def test_a_413_is_counted_under_the_route_it_was_sent_to(app_factory):
+    def count(client, route):
+        return metric(client, "http_request_duration_seconds_count", route=route, status="413")
+
+    with app_factory(max_body_bytes=1024) as client:
+        known, unmatched = count(client, "/v1/events"), count(client, "<unmatched>")
+        client.post("/v1/events", json={**EVENT, "title": "x" * 2000}, headers={"X-API-Key": API_KEY})
+        assert (count(client, "/v1/events"), count(client, "<unmatched>")) == (known + 1, unmatched)
+        client.post("/no/such/route", content=b"x" * 2000)
+        assert (count(client, "/v1/events"), count(client, "<unmatched>")) == (known + 1, unmatched + 1)
 
 
 def test_oversized_chunked_body_is_413(app_factory):

@@ -30,6 +30,19 @@ def test_generated_passphrase_only_when_none_is_given(tmp_path):
     assert not (tmp_path / "c" / "passphrase").exists()
 
 
+def test_an_empty_passphrase_variable_counts_as_unset(tmp_path):
+    # CI writes `PULUMI_CONFIG_PASSPHRASE: ${{ secrets.X }}`, which is "" when the secret is missing.
+    s = DriverSettings.resolve(None, None, root=tmp_path, environ={"PULUMI_CONFIG_PASSPHRASE": ""})
+    env = s.env_vars()
+    generated = Path(env["PULUMI_CONFIG_PASSPHRASE_FILE"]).read_text().strip()
+    assert len(generated) >= 40
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == generated  # the empty value can no longer win
+    only_file = DriverSettings.resolve(None, None, root=tmp_path / "f",
+                                       environ={"PULUMI_CONFIG_PASSPHRASE_FILE": ""}).env_vars()
+    assert Path(only_file["PULUMI_CONFIG_PASSPHRASE_FILE"]) == tmp_path / "f" / "passphrase"
+    assert "PULUMI_CONFIG_PASSPHRASE" not in only_file
+
+
 def test_project_settings_point_back_at_the_repo(tmp_path):
     s = DriverSettings.resolve(None, None, root=tmp_path, environ={})
     ps = project_settings("pr-1", s).to_dict()

@@ -70,3 +70,14 @@ def test_a_locust_that_fails_at_start_names_its_log(tmp_path, monkeypatch):
     msg = _run(tmp_path, monkeypatch, "raise RuntimeError('locustfile is broken on purpose')\n", grace_s=60)
     assert "Locust exited with code 1 without statistics" in msg
     assert "locustfile is broken on purpose" in msg  # the log's tail says why
+
+
+def test_every_file_a_locust_run_leaves_is_cleared_by_the_next_run(tmp_path, monkeypatch):
+    _run(tmp_path, monkeypatch, NO_STATS, grace_s=5, duration_s=10)  # long enough to write its CSVs
+    report = tmp_path / "report"
+    left = {p.name for p in report.iterdir()}
+    assert "locust_stats.csv" in left  # Locust really wrote its reports
+    assert left <= {*runner.OUTPUTS, runner.START_FILE, runner.CREATED_FILE}, left
+    (report / "notes.txt").write_text("mine")
+    runner.clear_outputs(report)
+    assert [p.name for p in report.iterdir()] == ["notes.txt"]

@@ -51,3 +51,35 @@ def test_exemption_applies_to_stack_checks_on_the_named_resource():
     web = deployment(replicas=3, annotations={annotation("hpa-owns-replicas"): "migration window"})
     findings = evaluate(_stack_with(web), CTX, POLICIES)
     assert [(f.policy, f.exempted) for f in findings] == [("hpa-owns-replicas", True)]
+
+
+def test_the_hygiene_policy_built_for_a_pack():
+    # Built here rather than taken from POLICIES: its rules then run as this test calls them.
+    from policies.guardrails.exemptions import POLICY_NAME, PREFIX, make_policy
+
+    spec = make_policy({"known-a", "known-b"})
+    assert (spec.name, spec.scope) == (POLICY_NAME, "resource") == ("exemption-reasons", "resource")
+    assert spec.description == "Every exemption annotation names a policy of the pack and gives a reason."
+    assert spec.hint == f'write the reason as the value: {PREFIX}<policy-name>: "why this resource may break the rule"'
+    web = deployment(annotations={
+        annotation("known-a"): "reviewed",
+        annotation("known-b"): "  ",
+        annotation("unknown-c"): "why",
+        "other/annotation": "",
+    })
+    assert spec.check(web, CTX) == [
+        f"annotation {annotation('known-b')} has an empty reason, so it exempts nothing",
+        f"annotation {annotation('unknown-c')} names no policy of this pack",
+    ]
+    assert spec.check(deployment(annotations={annotation("known-a"): 3}), CTX) == [
+        f"annotation {annotation('known-a')} has an empty reason, so it exempts nothing"]
+
+
+def test_exemption_reason_is_stripped_and_blank_means_none():
+    from policies.guardrails.exemptions import exemption
+
+    assert exemption(deployment(annotations={annotation("p"): "  why  "}), "p") == "why"
+    assert exemption(deployment(annotations={annotation("p"): " "}), "p") is None
+    assert exemption(deployment(annotations={annotation("p"): 1}), "p") is None
+    assert exemption(deployment(annotations={annotation("q"): "why"}), "p") is None
+    assert exemption(None, "p") is None

@@ -1,0 +1,163 @@
+"""Mutation score of the modules whose logic decides outcomes (`make mutation`).
+
+Each module is mutated by mutmut and judged by its fast tests only. The run happens in a
+scratch copy of the tracked files, so the checkout is never touched and the config below is
+the only place the module list lives. Prints a score per module, the total, and every
+surviving mutant; exits 1 when the total is under TOTAL_FLOOR or a module under MODULE_FLOOR.
+
+Equivalent mutants (survivors no test can kill because the program's behaviour is the same)
+are listed in docs/testing.md with a reason; they still count as survivors here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Module to mutate -> the fast tests that judge it. Adding a module is one line here.
+MODULES: dict[str, list[str]] = {
+    "loadline/gate/decision.py": ["tests/gate/test_decision.py"],
+    "loadline/gate/fault_report.py": ["tests/gate/test_fault_report.py"],
+    "loadline/faults/spec.py": ["tests/faults/test_spec.py"],
+    "loadline/profile.py": ["tests/loadline/test_profile.py"],
+    "loadline/envs/gc.py": ["tests/envs/test_registry_gc.py"],
+    "app/ratelimit.py": ["tests/app/test_token_bucket.py", "tests/app/test_ratelimit.py"],
+    "app/cache.py": ["tests/app/test_cache.py"],
+    "app/breaker.py": ["tests/app/test_breaker.py"],
+    "policies/guardrails/images.py": ["tests/policies/test_policy_images.py"],
+    "policies/guardrails/workloads.py": ["tests/policies/test_policy_workloads.py",
+                                         "tests/policies/test_policy_hardening.py"],
+    "policies/guardrails/availability.py": ["tests/policies/test_policy_availability.py"],
+    "policies/guardrails/secrets.py": ["tests/policies/test_policy_secrets.py"],
+    "policies/guardrails/exemptions.py": ["tests/policies/test_policy_exemptions.py"],
+    "policies/guardrails/stack.py": ["tests/policies/test_policy_stack.py"],
+}
+
+TOTAL_FLOOR = 90.0
+MODULE_FLOOR = 80.0
+# Copied beside the sources: data the tests read (stack files, the policy pack's config).
+ALSO_COPY = ["stacks", "policies", "Pulumi.yaml", "__main__.py", "scripts", "docs", "README.md"]
+SOURCE_DIRS = ["app", "loadline", "components", "policies", "loadtests"]
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def prepare(workdir: Path, modules: dict[str, list[str]]) -> None:
+    """A scratch copy of the tracked files, with mutmut's config for `modules` appended."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split()
+    for name in files:
+        src = ROOT / name
+        if src.is_file():
+            dst = workdir / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    tests = sorted({t for ts in modules.values() for t in ts})
+    config = (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {_toml_list(SOURCE_DIRS)}\n"
+        f"only_mutate = {_toml_list(sorted(modules))}\n"
+        f"also_copy = {_toml_list(ALSO_COPY)}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:randomly", "-q"]\n'
+    )
+    with (workdir / "pyproject.toml").open("a") as f:
+        f.write(config)
+
+
+def _module_of(key: str, modules: dict[str, list[str]]) -> str | None:
+    # A key reads `loadline.gate.decision.x_decide__mutmut_3` or `...xǁClassǁmethod__mutmut_1`.
+    dotted = {m[:-3].replace("/", "."): m for m in modules}
+    for prefix in sorted(dotted, key=len, reverse=True):
+        if key.startswith(prefix + "."):
+            return dotted[prefix]
+    return None
+
+
+def report(results: str, modules: dict[str, list[str]]) -> tuple[float, dict[str, float], list[str]]:
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    survivors = []
+    for line in results.splitlines():
+        m = re.match(r"\s*(\S+): (.+)$", line)
+        if not m:
+            continue
+        key, status = m.group(1), m.group(2).strip()
+        module = _module_of(key, modules)
+        if module is None:
+            continue
+        counts[module][status] += 1
+        if status != "killed":
+            survivors.append(f"{key}: {status}")
+    scores = {}
+    killed_all = total_all = 0
+    print(f"\n{'module':45} {'killed':>7} {'total':>6} {'score':>7}")
+    for module in modules:
+        c = counts.get(module, {})
+        total = sum(c.values())
+        # A mutant that hangs the tests is caught by the timeout: it counts as killed.
+        killed = c.get("killed", 0) + c.get("timeout", 0)
+        score = 100.0 * killed / total if total else 100.0
+        scores[module] = score
+        killed_all += killed
+        total_all += total
+        print(f"{module:45} {killed:7d} {total:6d} {score:6.1f}%")
+    total_score = 100.0 * killed_all / total_all if total_all else 100.0
+    print(f"{'total':45} {killed_all:7d} {total_all:6d} {total_score:6.1f}%")
+    return total_score, scores, survivors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="only these modules (paths as in MODULES)")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".mutation")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        print(f"error: not in the mutation set: {', '.join(unknown)} (see MODULES in {__file__})",
+              file=sys.stderr)
+        return 2
+    modules = {m: MODULES[m] for m in (args.modules or MODULES)}
+    started = time.monotonic()
+    prepare(args.workdir, modules)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    log = args.workdir / "mutmut-run.log"
+    print(f"mutating {len(modules)} modules with {args.jobs} workers; progress in {log}", flush=True)
+    with log.open("w") as out:
+        run = subprocess.run([*mutmut, "run", "--max-children", str(args.jobs)], cwd=args.workdir,
+                             stdout=out, stderr=subprocess.STDOUT)
+    if run.returncode not in (0, 1):
+        print(log.read_text()[-3000:], file=sys.stderr)
+        print(f"error: mutmut run exited {run.returncode}", file=sys.stderr)
+        return run.returncode
+    results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=args.workdir, check=True,
+                             capture_output=True, text=True).stdout
+    total, scores, survivors = report(results, modules)
+    print(f"\nsurvivors ({len(survivors)}; equivalent ones are listed in docs/testing.md):")
+    for s in survivors:
+        print(f"  {s}")
+    print(f"\nmutation run took {time.monotonic() - started:.0f} s; "
+          f"inspect one with: cd {args.workdir} && {sys.executable} -m mutmut show <name>")
+    low = [m for m, s in scores.items() if s < MODULE_FLOOR]
+    if total < TOTAL_FLOOR or low:
+        print(f"FAIL: total {total:.1f}% (floor {TOTAL_FLOOR}%), modules under {MODULE_FLOOR}%: "
+              f"{', '.join(low) or 'none'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
