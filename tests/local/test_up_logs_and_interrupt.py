@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from loadline.cli import app
-from loadline.cli import local as local_cli
+from loadline.local import bringup
 from loadline.local.env import rotate_logs
 
 
@@ -24,7 +24,7 @@ def test_each_up_starts_fresh_logs_and_keeps_the_last_runs(tmp_path):
 def test_ctrl_c_during_up_exits_130(tmp_path, monkeypatch):
     def interrupted(*_args, **_kw):
         raise KeyboardInterrupt
-    monkeypatch.setattr(local_cli, "bring_up", interrupted)
+    monkeypatch.setattr(bringup, "bring_up", interrupted)
     result = CliRunner().invoke(app, ["local", "up", "--workdir", str(tmp_path / "wd")])
     assert result.exit_code == 130
     assert "interrupted" in result.output
