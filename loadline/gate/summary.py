@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from loadline.gate.alerts import FiredAlert
 from loadline.gate.verdict import Verdict
 
 
@@ -38,13 +39,20 @@ def print_summary(console: Console, verdict: Verdict) -> None:
 
 
 def alerts_line(verdict: Verdict) -> str:
+    """One entry per alert name (an alert per Redis node is one outage): first start, how many, resolved."""
     alerts = verdict.alerts
     assert alerts is not None
     if not alerts.fired:
         return "alerts fired during the run: none"
-    return "alerts fired during the run: " + ", ".join(
-        f"{a.alertname} ({a.severity or '-'}) at {a.starts_s:g} s{', resolved' if a.status == 'resolved' else ''}"
-        for a in alerts.fired)
+    by_name: dict[str, list[FiredAlert]] = {}
+    for a in alerts.fired:
+        by_name.setdefault(a.alertname, []).append(a)
+    parts = []
+    for name, fired in by_name.items():
+        count = f" x{len(fired)}" if len(fired) > 1 else ""
+        resolved = ", resolved" if all(a.status == "resolved" for a in fired) else ""
+        parts.append(f"{name} ({fired[0].severity or '-'}){count} at {fired[0].starts_s:g} s{resolved}")
+    return "alerts fired during the run: " + ", ".join(parts)
 
 
 def print_fault(console: Console, verdict: Verdict) -> None:

@@ -59,3 +59,13 @@ def test_invalid_profile_exits_2(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["loadtest", "--stack", "local", "--host", "http://127.0.0.1:1"])
     assert res.exit_code == 2
     assert "slo.p95Ms" in res.output
+
+
+def test_demo_refuses_a_bad_fault_before_starting_anything(tmp_path):
+    wd = tmp_path / "local"
+    res = subprocess.run([LOADLINE, "demo", "--fault", "redis-primary-kill@soon"], capture_output=True,
+                         text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "LOADLINE_LOCAL_DIR": str(wd)})
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--fault 'redis-primary-kill@soon': AT 'soon' is not a duration" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not wd.exists()

@@ -112,5 +112,11 @@ def test_summary_and_markdown_name_each_alert():
                       decision=Decision(True, []), alerts=alerts)
     assert alerts_line(v) == "alerts fired during the run: LoadlineRedisDown (page) at 35 s"
     assert "alerts fired during the run: LoadlineRedisDown (page) at 35 s." in verdict_markdown(v)
+    per_node = [(T0 + 40, {"alerts": [note("firing", "LoadlineRedisDown", T0 + 35, fp="a"),
+                                      note("firing", "LoadlineRedisDown", T0 + 50, fp="b")]}),
+                (T0 + 90, {"alerts": [note("resolved", "LoadlineRedisDown", T0 + 35, fp="a"),
+                                      note("resolved", "LoadlineRedisDown", T0 + 50, fp="b")]})]
+    grouped = v.model_copy(update={"alerts": alerts_report(per_node, receiver="x", load_start=T0)})
+    assert alerts_line(grouped) == "alerts fired during the run: LoadlineRedisDown (page) x2 at 35 s, resolved"
     quiet = v.model_copy(update={"alerts": alerts_report([], receiver="x", load_start=T0)})
     assert alerts_line(quiet) == "alerts fired during the run: none"
