@@ -48,6 +48,8 @@ def _add(out: Manifests, doc: Any, label: str, path: Path) -> None:
             return
         if isinstance(doc.get("tests"), list) and "rule_files" in doc:
             return  # a promtool rule test file, as `loadline render` writes next to the rules
+        if isinstance(doc.get("route"), dict) and isinstance(doc.get("receivers"), list):
+            return  # an Alertmanager configuration, as `loadline render` writes next to the rules
         raise ManifestError(path, f"{label} has no kind")
     if not isinstance(kind, str) or not kind:
         raise ManifestError(path, f"{label} has a kind that is not a string")
