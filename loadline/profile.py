@@ -319,6 +319,10 @@ class Slo(_Model):
     max_error_ratio: float = Field(ge=0, le=1)
     availability: float = Field(gt=0, lt=1, description="e.g. 0.999")
     faults: FaultTargets = Field(default_factory=FaultTargets)
+    cache_hit_ratio: float | None = Field(
+        None, ge=0, le=1, description="minimum server-side cache hits / lookups during a gate run")
+    max_regression_percent: float = Field(
+        20, gt=0, le=1000, description="p95 or throughput change against a baseline that fails the gate")
 
     @model_validator(mode="after")
     def _order(self) -> Slo:
@@ -327,17 +331,34 @@ class Slo(_Model):
         return self
 
 
+# Judged by the load gate only, never by an alert rule: `faults` holds what the gate demands
+# while it injects a fault, `maxRegressionPercent` compares two runs, and the cache hit
+# ratio is an efficiency figure of a run under known load rather than a promise to users.
+GATE_ONLY_SLO_KEYS = ("faults", "cache_hit_ratio", "max_regression_percent")
 # The SLO targets in field order, as the alert rules' `slo` label and the policy pack name them.
-# `faults` is not one: it holds what the gate demands while it injects a fault, which no
-# alert rule watches.
-SLO_TARGETS: tuple[str, ...] = tuple(name for name in Slo.model_fields if name != "faults")
+SLO_TARGETS: tuple[str, ...] = tuple(k for k in Slo.model_fields if k not in GATE_ONLY_SLO_KEYS)
 
 
 class Load(_Model):
-    users: int = Field(ge=1, le=10000)
-    spawn_rate: float = Field(gt=0, le=1000)
+    rps: float | None = Field(
+        None, gt=0, le=100000, description="open model: the arrival rate the gate offers (peak of the shape)")
+    users: int | None = Field(None, ge=1, le=10000, description="closed model: users that wait for each answer")
+    spawn_rate: float | None = Field(
+        None, gt=0, le=1000, description="closed model: users started per second")
     duration: str
     shape: Literal["steady", "ramp", "spike"]
+
+    @model_validator(mode="after")
+    def _one_model(self) -> Load:
+        if (self.rps is None) == (self.users is None):
+            raise ValueError("set either rps (an arrival rate, open model) or users (closed model), "
+                             "not both and not neither")
+        if self.users is not None and self.spawn_rate is None:
+            raise ValueError("spawnRate is required with users")
+        if self.rps is not None and self.spawn_rate is not None:
+            raise ValueError("spawnRate applies to users only; with rps the gate starts the users "
+                             "it needs within a second of each stage")
+        return self
 
     @field_validator("duration")
     @classmethod
@@ -363,6 +384,13 @@ class Profile(_Model):
     slo: Slo
     load: Load
 
+    @model_validator(mode="after")
+    def _rate_proves_throughput(self) -> Profile:
+        if self.load.rps is not None and self.load.rps < self.slo.min_rps:
+            raise ValueError(f"load.rps: {self.load.rps:g} is below slo.minRps "
+                             f"({self.slo.min_rps:g}); the gate could never prove that throughput")
+        return self
+
     @field_validator("namespace")
     @classmethod
     def _dns(cls, v: str) -> str:
@@ -387,6 +415,16 @@ def _reason(err: ErrorDetails) -> str:
     return msg.removeprefix("Value error, ")
 
 
+_NAMED_KEY = re.compile(r"^([a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)+): (.*)$", re.S)
+
+
+def _problem(err: ErrorDetails) -> tuple[str, str]:
+    key, reason = _key_path(err["loc"]), _reason(err)
+    # A rule across sections (on the whole profile) names the key it is about first.
+    m = _NAMED_KEY.match(reason) if not err["loc"] else None
+    return (m.group(1), m.group(2)) if m else (key, reason)
+
+
 def validate_profile(stack: str, data: Any) -> Profile:
     """Validate raw profile data; raise one ProfileError naming every bad key."""
     if not isinstance(data, dict):
@@ -394,7 +432,7 @@ def validate_profile(stack: str, data: Any) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        problems = [(_key_path(e["loc"]), _reason(e)) for e in exc.errors()]
+        problems = [_problem(e) for e in exc.errors()]
         raise ProfileError(stack, problems) from None
 
 

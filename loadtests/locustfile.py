@@ -5,11 +5,14 @@ hand: `locust -f loadtests/locustfile.py --host http://127.0.0.1:8000` with
 LOADLINE_API_KEY set (the data is then seeded at test start).
 
 Environment: LOADLINE_STAGES (JSON stages list, see loadtests/stages.py),
+LOADLINE_PACING (requests/s per user: an arrival-rate load; unset: users think 50-250 ms),
 LOADLINE_API_KEY, LOADLINE_SEED_FILE (seed.json from the gate), LOADLINE_STATS_OUT
 (where the complete statistics are written when Locust quits), LOADLINE_START_FILE
 (written with the epoch time when the load starts, so the gate can time its faults),
 LOADLINE_CREATED_OUT (the id of every create answered 201, one a line, so the gate can
-read each acknowledged write back after the run).
+read each acknowledged write back after the run), LOADLINE_STATS_STDOUT (also print the
+statistics as one `LOADLINE-STATS {json}` line, for a master whose files are out of reach,
+such as a Job in a cluster).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, LoadTestShape, between, events, task
+from locust import FastHttpUser, LoadTestShape, User, between, events, task
 from locust.runners import WorkerRunner
 
 from loadtests.events_api import (
@@ -35,6 +38,7 @@ from loadtests.events_api import (
     cold_window,
     new_event,
 )
+from loadtests.pacing import Pacer
 from loadtests.seed import seed
 from loadtests.stages import stages
 from loadtests.timeline import Timeline
@@ -42,10 +46,13 @@ from loadtests.timeline import Timeline
 STAGES = json.loads(os.environ.get("LOADLINE_STAGES") or "null") or stages(
     "steady", users=10, spawn_rate=5, duration_s=30)
 API_KEY = os.environ.get("LOADLINE_API_KEY", "")
+PACER = Pacer(float(os.environ["LOADLINE_PACING"])) if os.environ.get("LOADLINE_PACING") else None
 SEED: dict = {}
 HISTORY: list[dict] = []
 TIMELINE = Timeline()
 CREATED_OUT = os.environ.get("LOADLINE_CREATED_OUT")
+# Pacing counts the workers reported to this master: [iterations, late, due].
+WORKER_PACING = [0.0, 0.0, 0.0]
 
 
 @events.test_start.add_listener
@@ -97,11 +104,35 @@ def _entry(e) -> dict:
             "p99_ms": e.get_response_time_percentile(0.99), "rps": e.total_rps}
 
 
+@events.report_to_master.add_listener
+def _report_to_master(client_id, data, **_kw):
+    """A worker's pacing counts and timeline since its last report; the master judges them all."""
+    if PACER is not None:
+        data["loadline_pacing"] = PACER.take_counts()
+    data["loadline_timeline"] = TIMELINE.take()
+
+
+@events.worker_report.add_listener
+def _collect_worker_report(client_id, data, **_kw):
+    for i, n in enumerate(data.get("loadline_pacing", (0, 0, 0.0))):
+        WORKER_PACING[i] += n
+    TIMELINE.absorb(data.get("loadline_timeline", []))
+
+
+def _generator(runner) -> dict:
+    own = PACER.take_counts() if PACER is not None else (0, 0, 0.0)
+    for i, n in enumerate(own):
+        WORKER_PACING[i] += n
+    return {"cpu_warning": bool(runner.cpu_warning_emitted or runner.worker_cpu_warning_emitted),
+            "iterations": int(WORKER_PACING[0]), "late_iterations": int(WORKER_PACING[1]),
+            "due_iterations": round(WORKER_PACING[2], 1)}
+
+
 @events.quitting.add_listener
 def _write_complete_stats(environment, **_kw):
     """After the last request, on the master only: the statistics the gate judges."""
     out = os.environ.get("LOADLINE_STATS_OUT")
-    if not out or isinstance(environment.runner, WorkerRunner):
+    if not (out or os.environ.get("LOADLINE_STATS_STDOUT")) or isinstance(environment.runner, WorkerRunner):
         return
     stats = environment.runner.stats
     data = {
@@ -111,18 +142,47 @@ def _write_complete_stats(environment, **_kw):
                     "occurrences": e.occurrences} for e in stats.errors.values()],
         "history": HISTORY,
         "timeline": TIMELINE.as_list(),
+        "generator": _generator(environment.runner),
+        # The whole latency distribution (ms -> requests) and requests per second: the
+        # samples a baseline comparison tests.
+        "response_times": {str(k): v for k, v in sorted(stats.total.response_times.items())},
+        "reqs_per_sec": {str(k): v for k, v in sorted(stats.total.num_reqs_per_sec.items())},
+        "start_time": stats.total.start_time,
+        "last_request_time": stats.total.last_request_timestamp,
     }
-    with open(out + ".tmp", "w") as f:
-        json.dump(data, f)
-    os.replace(out + ".tmp", out)
+    if out:
+        with open(out + ".tmp", "w") as f:
+            json.dump(data, f)
+        os.replace(out + ".tmp", out)
+    if os.environ.get("LOADLINE_STATS_STDOUT"):
+        print("LOADLINE-STATS " + json.dumps(data), flush=True)
     # The gate decides the exit code from these statistics, not Locust.
     environment.process_exit_code = 0
+
+
+def _paced(user: User) -> float:
+    assert PACER is not None
+    now = PACER.clock()
+    wait = PACER.wait(getattr(user, "_iteration_start", now))
+    user._iteration_start = now + wait  # type: ignore[attr-defined]
+    return wait
 
 
 class EventsUser(FastHttpUser):
     """A mix of dashboards (hot searches), drill-downs (cold searches, gets) and writers."""
 
-    wait_time = between(0.05, 0.25)
+    # An arrival rate paces each user; without one, users think 50-250 ms (closed model).
+    wait_time = between(0.05, 0.25) if PACER is None else _paced
+
+    def on_start(self) -> None:
+        if PACER is not None:
+            self._alive_since = PACER.clock()
+            gevent.sleep(PACER.first_delay())
+            self._iteration_start = PACER.clock()
+
+    def on_stop(self) -> None:
+        if PACER is not None and hasattr(self, "_alive_since"):
+            PACER.user_stopped(self._alive_since)
 
     def _json(self, resp):
         try:

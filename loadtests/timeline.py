@@ -44,6 +44,18 @@ class Timeline:
     def as_list(self) -> list[dict]:
         return [{"t": t, **b} for t, b in sorted(self.buckets.items())]
 
+    def take(self) -> list[dict]:
+        """The buckets so far, emptied: what a Locust worker reports to its master."""
+        out, self.buckets = self.as_list(), {}
+        return out
+
+    def absorb(self, buckets: Iterable[dict]) -> None:
+        """Add buckets a worker reported (`take`'s output) to this timeline."""
+        for b in buckets:
+            t = int(b["t"])
+            fields = {k: v for k, v in b.items() if k != "t"}
+            self.buckets[t] = merge([self.buckets.get(t, new_bucket()), fields])
+
 
 def merge(buckets: Iterable[dict]) -> dict:
     """The sum of several buckets (a window)."""

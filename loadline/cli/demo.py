@@ -20,6 +20,11 @@ def register(app: typer.Typer) -> None:
         report: Path = typer.Option(None, "--report", help="gate output directory (default reports/<stack>)"),
         duration: str = typer.Option(None, "--duration", help="override the profile's load.duration"),
         fault: list[str] = typer.Option([], "--fault", metavar="SPEC", help="inject a fault during the load (repeatable; see `loadline loadtest --help`)"),
+        rps: float = typer.Option(None, "--rps", help="override the profile's load.rps"),
+        workers: int = typer.Option(None, "--workers", help="Locust worker processes (default: the core count)"),
+        p95_ms: float = typer.Option(None, "--p95-ms", help="override slo.p95Ms"),
+        p99_ms: float = typer.Option(None, "--p99-ms", help="override slo.p99Ms"),
+        min_rps: float = typer.Option(None, "--min-rps", help="override slo.minRps"),
     ) -> None:
         """Bring the local environment up, load it, judge it against its targets, bring it down."""
         from loadline.gate.demo import run_demo
@@ -28,7 +33,8 @@ def register(app: typer.Typer) -> None:
         from loadline.profile import ProfileError
 
         try:
-            result = run_demo(stack, wide_console(), report=report, duration=duration, faults=tuple(fault))
+            result = run_demo(stack, wide_console(), report=report, duration=duration, faults=tuple(fault),
+                              rps=rps, workers=workers, p95_ms=p95_ms, p99_ms=p99_ms, min_rps=min_rps)
         except (ProfileError, LocalError, GateError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(None, "--host", help="API base URL (default: the running local environment)"),
         report: Path = typer.Option(None, "--report", help="output directory (default reports/<stack>)"),
         duration: str = typer.Option(None, "--duration", help="run length like 30s or 2m (default: profile load.duration)"),
-        users: int = typer.Option(None, "--users", help="peak users (default: profile load.users)"),
+        users: int = typer.Option(None, "--users", help="closed model: peak users (default: profile load.users)"),
+        rps: float = typer.Option(None, "--rps", help="open model: peak arrival rate in requests/s (default: profile load.rps)"),
+        workers: int = typer.Option(None, "--workers", help="Locust worker processes under a master (default: the core count; 0: one process)"),
+        prometheus: str = typer.Option(None, "--prometheus", help="the stack's Prometheus URL, asked for the server's side of the run (default: the local environment's)"),
+        cache_hit_ratio: float = typer.Option(None, "--cache-hit-ratio", help="minimum server-side cache hits/lookups (default: profile slo.cacheHitRatio, if set)"),
+        server_evidence: bool = typer.Option(True, "--server-evidence/--no-server-evidence", help="judge the server's own figures from Prometheus (default: on; off is recorded in the verdict)"),
         p95_ms: float = typer.Option(None, "--p95-ms", help="p95 target in ms (default: profile slo.p95Ms)"),
         p99_ms: float = typer.Option(None, "--p99-ms", help="p99 target in ms (default: profile slo.p99Ms, if set)"),
         min_rps: float = typer.Option(None, "--min-rps", help="minimum requests/s (default: profile slo.minRps)"),
@@ -31,7 +36,8 @@ def register(app: typer.Typer) -> None:
         from loadline.gate.entry import GateError, GateOptions, judge
 
         options = GateOptions(stack=stack, host=host, report=report, duration=duration, users=users,
-                              p95_ms=p95_ms, p99_ms=p99_ms, min_rps=min_rps,
+                              rps=rps, workers=workers, prometheus=prometheus,
+                              server_evidence=server_evidence, cache_hit_ratio=cache_hit_ratio, p95_ms=p95_ms, p99_ms=p99_ms, min_rps=min_rps,
                               max_error_ratio=max_error_ratio, api_key=api_key,
                               allow_remote=allow_remote, faults=tuple(fault), kube_context=kube_context)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -15,8 +16,10 @@ from loadline.profile import load_profile
 
 
 def run_demo(stack: str, console: Console, *, report: Path | None = None,
-             duration: str | None = None, faults: tuple[str, ...] = ()) -> GateResult:
-    """The gate's result. Raises ProfileError, LocalError or GateError when it cannot run."""
+             duration: str | None = None, faults: tuple[str, ...] = (), **overrides: Any) -> GateResult:
+    """The gate's result. Raises ProfileError, LocalError or GateError when it cannot run.
+
+    `overrides`: other GateOptions fields, such as rps, workers or p95_ms."""
     profile = load_profile(stack)
     # A mistyped --fault is refused before anything is started.
     for text in faults:
@@ -29,7 +32,7 @@ def run_demo(stack: str, console: Console, *, report: Path | None = None,
     try:
         console.print(f"local environment up: api {state['api_url']}, prometheus {state['prometheus_url']}")
         options = GateOptions(stack=stack, host=state["api_url"], report=report, duration=duration,
-                              api_key=read_api_key(wd), profile=profile, faults=faults)
+                              api_key=read_api_key(wd), profile=profile, faults=faults, **overrides)
         return judge(options, console)
     finally:
         with console.status("local down"):

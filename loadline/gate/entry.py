@@ -15,8 +15,9 @@ from rich.console import Console
 from loadline.faults.local import InjectionError
 from loadline.faults.setup import is_local_host, prepare
 from loadline.faults.spec import FaultSpecError
+from loadline.gate.arrival import PlanError
 from loadline.gate.decision import Targets
-from loadline.gate.runner import GateError, GateRun, run_gate
+from loadline.gate.runner import GateError, GateRun, default_workers, run_gate
 from loadline.gate.summary import print_summary
 from loadline.gate.verdict import Verdict
 from loadline.local.state import read_api_key, read_state, workdir
@@ -35,6 +36,13 @@ class GateOptions:
     report: Path | None = None
     duration: str | None = None
     users: int | None = None
+    rps: float | None = None
+    # Locust worker processes under a master; None: the core count; 0: one process.
+    workers: int | None = None
+    # The stack's Prometheus; None: the local environment's when the host is its API.
+    prometheus: str | None = None
+    server_evidence: bool = True
+    cache_hit_ratio: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
     min_rps: float | None = None
@@ -58,6 +66,12 @@ class GateResult:
 def _check_bounds(options: GateOptions) -> None:
     if options.users is not None and options.users < 1:
         raise GateError("--users: must be >= 1")
+    if options.rps is not None and options.rps <= 0:
+        raise GateError(f"--rps: must be > 0, got {options.rps:g}")
+    if options.users is not None and options.rps is not None:
+        raise GateError("--users and --rps: give one or the other (closed or open model)")
+    if options.workers is not None and options.workers < 0:
+        raise GateError(f"--workers: must be >= 0 (0: one process, no master), got {options.workers}")
     for opt, value in (("--p95-ms", options.p95_ms), ("--p99-ms", options.p99_ms),
                        ("--min-rps", options.min_rps)):
         if value is not None and value < 0:
@@ -65,6 +79,9 @@ def _check_bounds(options: GateOptions) -> None:
     ratio = options.max_error_ratio
     if ratio is not None and not 0 <= ratio <= 1:
         raise GateError(f"--max-error-ratio: must be between 0 and 1, got {ratio:g}")
+    hit = options.cache_hit_ratio
+    if hit is not None and not 0 <= hit <= 1:
+        raise GateError(f"--cache-hit-ratio: must be between 0 and 1, got {hit:g}")
 
 
 def _host_and_key(options: GateOptions) -> tuple[str, str]:
@@ -83,6 +100,14 @@ def _host_and_key(options: GateOptions) -> tuple[str, str]:
     return host, api_key
 
 
+def _local_prometheus(options: GateOptions, host: str) -> str | None:
+    """The local environment's Prometheus, when the host is that environment's API."""
+    state = read_state(workdir(options.local_dir))
+    if state and state.get("api_url", "").rstrip("/") == host.rstrip("/"):
+        return state.get("prometheus_url")
+    return None
+
+
 def resolve(options: GateOptions) -> GateRun:
     """The run the options describe; GateError names the first bad option."""
     try:
@@ -97,10 +122,16 @@ def resolve(options: GateOptions) -> GateRun:
     host, api_key = _host_and_key(options)
     targets = Targets.from_slo(profile.slo, p95_ms=options.p95_ms, p99_ms=options.p99_ms,
                                min_rps=options.min_rps, max_error_ratio=options.max_error_ratio)
-    run = GateRun(stack=options.stack, profile=profile, host=host,
-                  report_dir=(options.report or REPO_ROOT / "reports" / options.stack).resolve(),
-                  api_key=api_key, targets=targets, users=options.users, duration_s=duration_s,
-                  allow_remote=options.allow_remote)
+    try:
+        run = GateRun(stack=options.stack, profile=profile, host=host,
+                      report_dir=(options.report or REPO_ROOT / "reports" / options.stack).resolve(),
+                      api_key=api_key, targets=targets, users=options.users, rps=options.rps,
+                      duration_s=duration_s, allow_remote=options.allow_remote,
+                      workers=default_workers() if options.workers is None else options.workers,
+                      prometheus_url=options.prometheus or _local_prometheus(options, host),
+                      server_evidence=options.server_evidence, cache_hit_ratio=options.cache_hit_ratio)
+    except PlanError as exc:
+        raise GateError(f"load: {exc}") from None
     wd = workdir(options.local_dir)
     state = read_state(wd)
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from loadline.gate.summary import alerts_line
+from loadline.gate.summary import alerts_line, load_line, server_line
 from loadline.gate.verdict import Verdict
 
 
@@ -21,6 +21,8 @@ def verdict_markdown(verdict: Verdict) -> str:
         "",
         f"Targets: p95 ≤ {t.p95_ms:g} ms{p99_target}, throughput ≥ {t.min_rps:g} rps, "
         f"error ratio ≤ {t.max_error_ratio:g}",
+        *([f"Load: {load_line(verdict)}"] if verdict.load is not None else []),
+        *([f"Server (Prometheus): {server_line(verdict)}"] if verdict.server is not None else []),
         "",
         "| endpoint | requests | failures | p50 ms | p95 ms | p99 ms | rps |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -22,25 +22,33 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from components.monitoring.config import API_JOB
 from loadline.faults.schedule import FaultSchedule, Injection, Injector
 from loadline.faults.spec import FaultSpec
+from loadline.gate import arrival, evidence
 from loadline.gate.alerts import AlertReceiver, ReceiverError, alerts_report
-from loadline.gate.decision import EndpointStats, RunStats, Targets, decide
+from loadline.gate.arrival import ArrivalPlan, GeneratorReport, PlanError
+from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, decide
+from loadline.gate.evidence import ServerTargets, Window
 from loadline.gate.fault_report import FaultReport, fault_report, steady_errors
 from loadline.gate.host import HostError, check_host
 from loadline.gate.plot import plot_history
-from loadline.gate.verdict import Verdict
+from loadline.gate.verdict import LoadResult, ServerResult, Verdict
 from loadline.gate.writes import WriteCheckError, acknowledged_ids, lost_in_postgres, lost_via_api
-from loadline.profile import Profile
+from loadline.profile import Profile, duration_seconds
 from loadline.subprocesses import terminate
 from loadtests.seed import SeedError, seed
-from loadtests.stages import stages, total_duration
 
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
 # Time Locust gets beyond its last stage to stop users and write its reports.
 GRACE_S = 60
 START_FILE = "load-start"
 CREATED_FILE = "created-ids.txt"
+
+
+def default_workers() -> int:
+    """One Locust worker process per core: one process tops out at a few thousand requests/s."""
+    return os.cpu_count() or 1
 
 
 class GateError(Exception):
@@ -56,22 +64,46 @@ class GateRun:
     api_key: str
     targets: Targets
     users: int | None = None
+    rps: float | None = None
     duration_s: int | None = None
     allow_remote: bool = False
     seed_events: int = 200
-    stage_list: list[dict[str, Any]] = field(default_factory=list)
     faults: list[FaultSpec] = field(default_factory=list)
     injector: Injector | None = None
     # Where acknowledged writes are read back (the local environment's database); None: the API.
     db_url: str | None = None
     # Where Alertmanager sends its notifications (the local environment's receiver); None: not recorded.
     alert_webhook: str | None = None
+    # Locust worker processes under a master; 0 runs one process without a master.
+    workers: int = 0
+    # The stack's Prometheus, asked for the server's side of the run; None: none is known.
+    prometheus_url: str | None = None
+    # False only when the user opted out (--no-server-evidence): the verdict then says so.
+    server_evidence: bool = True
+    # The cache hit ratio the server must show; None: the profile's slo.cacheHitRatio.
+    cache_hit_ratio: float | None = None
+    plan: ArrivalPlan = field(init=False)
 
     def __post_init__(self) -> None:
+        """Raises PlanError when the load cannot be offered by this generator."""
         load = self.profile.load
-        self.stage_list = stages(load.shape, users=self.users or load.users,
-                                 spawn_rate=load.spawn_rate,
-                                 duration_s=self.duration_s or load.duration_s)
+        if self.users is not None and self.rps is not None:
+            raise PlanError("--users and --rps: give one or the other (closed or open model)")
+        if self.users is not None:
+            rps, users = None, self.users
+        elif self.rps is not None:
+            rps, users = self.rps, None
+        else:
+            rps, users = load.rps, load.users
+        self.plan = arrival.plan(
+            shape=load.shape, duration_s=self.duration_s or load.duration_s,
+            p95_target_ms=self.targets.p95_ms, rps=rps, users=users,
+            spawn_rate=load.spawn_rate or float(users or 1), min_rps=self.targets.min_rps,
+            processes=max(1, self.workers))
+
+    @property
+    def stage_list(self) -> list[dict[str, Any]]:
+        return self.plan.stages
 
 
 def _entry(d: dict[str, Any]) -> EndpointStats:
@@ -91,6 +123,7 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
     out = run.report_dir
     env = {**os.environ,
            "LOADLINE_STAGES": json.dumps(run.stage_list),
+           "LOADLINE_PACING": str(run.plan.per_user_rps or ""),
            "LOADLINE_API_KEY": run.api_key,
            "LOADLINE_SEED_FILE": str(seed_file),
            "LOADLINE_STATS_OUT": str(stats_file),
@@ -101,7 +134,9 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "--host", run.host, "--csv", str(out / "locust"), "--csv-full-history",
            "--html", str(out / "report.html"), "--only-summary", "--loglevel", "WARNING"]
-    duration = total_duration(run.stage_list)
+    if run.workers > 0:
+        cmd += ["--processes", str(run.workers)]
+    duration = run.plan.duration_s
     with open(out / "locust.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=LOCUSTFILE.parent.parent)
@@ -160,22 +195,34 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     console.print(f"seeded {len(seeded['ids'])} events; load shape "
                   f"{run.profile.load.shape}: {run.stage_list}")
     receiver = _alert_receiver(run)
+    started = time.time()
     with receiver or nullcontext():
         injections = _run_locust(run, seed_file, stats_file, console)
     load_start = _load_start(run.report_dir)
+    window = Window(load_start or started, time.time())
     stats, raw = read_stats(stats_file)
     alerts = None
     if receiver is not None and load_start is not None:
         alerts = alerts_report(receiver.notifications, receiver=receiver.url, load_start=load_start)
+    generator = GeneratorReport(**raw["generator"])
+    not_offered = arrival.keep_up(run.plan, stats.total.requests, generator)
+    if not_offered:
+        raise GateError(f"{not_offered}. This run did not happen: no verdict is written "
+                        f"(statistics in {stats_file})")
     fault = _fault_report(run, injections, load_start, raw) if run.faults else None
     error_basis = None
     if fault is not None:
         failed, requests = steady_errors(raw.get("timeline", []), injections, fault)
         error_basis = ("outside the faults", failed, requests)
     decision = decide(run.targets, stats, error_basis=error_basis)
+    shortfall = arrival.shortfall_failure(run.plan, stats.total.requests, generator)
+    if shortfall:
+        decision = Decision(False, [*decision.failures, shortfall])
+    server = _server(run, window, console)
     verdict = Verdict.build(stack=run.stack, host=run.host, targets=run.targets, stats=stats,
                             decision=decision, fault=fault, alerts=alerts,
-                            error_details=_error_details(raw, decision.passed and (fault is None or fault.passed)))
+                            error_details=_error_details(raw, decision.passed and (fault is None or fault.passed)),
+                            load=load_result(run, stats.total.requests, generator), server=server)
     verdict.write(run.report_dir / "verdict.json")
     if raw.get("history"):
         plot_history(raw["history"], run.report_dir / "latency.png", verdict)
@@ -219,6 +266,32 @@ def _fault_report(run: GateRun, injections: list[Injection], load_start: float |
                         targets=run.targets, fault_targets=run.profile.slo.faults,
                         acknowledged=len(ids), lost_ids=lost,
                         checked_in="postgres" if run.db_url else "api")
+
+
+def _server(run: GateRun, window: Window, console: Console) -> ServerResult:
+    if not run.server_evidence:
+        return evidence.unavailable("not asked (--no-server-evidence)", url=run.prometheus_url, judged=False)
+    with console.status("asking Prometheus for the server's side of the run"):
+        return evidence.gather(
+            run.prometheus_url, API_JOB, window, duration_seconds(run.profile.monitoring.scrape_interval),
+            ServerTargets(p95_ms=run.targets.p95_ms, p99_ms=run.targets.p99_ms,
+                          max_error_ratio=run.targets.max_error_ratio,
+                          cache_hit_ratio=run.profile.slo.cache_hit_ratio if run.cache_hit_ratio is None
+                          else run.cache_hit_ratio))
+
+
+def load_result(run: GateRun, requests: int, generator: GeneratorReport) -> LoadResult:
+    """What was offered next to what was achieved, and how the generator fared."""
+    plan = run.plan
+    due = arrival.offered_requests(plan, generator)
+    offered = None if due is None else due / plan.duration_s
+    return LoadResult(
+        model=plan.model, target_rps=plan.target_rps,
+        offered_rps=None if offered is None else round(offered, 2),
+        achieved_rps=round(requests / plan.duration_s, 2), users=plan.users,
+        per_user_rps=None if plan.per_user_rps is None else round(plan.per_user_rps, 4),
+        duration_s=plan.duration_s, workers=run.workers,
+        generator_cpu_warning=generator.cpu_warning, late_ratio=round(generator.late_ratio, 6))
 
 
 def _error_details(raw: dict[str, Any], passed: bool) -> list[str]:

@@ -10,6 +10,37 @@ from loadline.gate.alerts import FiredAlert
 from loadline.gate.verdict import Verdict
 
 
+def _num(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:g}{unit}"
+
+
+def server_line(verdict: Verdict) -> str:
+    """The server's own view of the run, one line, to read beside the client's table."""
+    sv = verdict.server
+    assert sv is not None
+    if not sv.available:
+        return f"no evidence: {sv.reason}"
+    hit = "-" if sv.cache_hit_ratio is None else f"{sv.cache_hit_ratio:.3f}"
+    target = "" if sv.cache_hit_ratio_target is None else f" (target >= {sv.cache_hit_ratio_target:g})"
+    alerts = ", ".join(a.alertname for a in sv.alerts_fired) or "none"
+    pool = "-" if sv.pool_saturation_max is None else f"{sv.pool_saturation_max:.0%}"
+    return (f"p95 {_num(sv.p95_ms, ' ms')}, p99 {_num(sv.p99_ms, ' ms')}, 5xx ratio "
+            f"{_num(sv.error_5xx_ratio)}, cache hit ratio {hit}{target}, PostgreSQL pool peak {pool}, "
+            f"alerts fired: {alerts}")
+
+
+def load_line(verdict: Verdict) -> str:
+    """Offered next to achieved, one line (the terminal's and the Markdown's)."""
+    lo = verdict.load
+    assert lo is not None
+    procs = f"{lo.workers} workers" if lo.workers else "1 process"
+    if lo.model == "open":
+        return (f"offered {lo.offered_rps:g} rps (target {lo.target_rps:g}), achieved "
+                f"{lo.achieved_rps:g} rps; {lo.users} users at {lo.per_user_rps:g} rps each, "
+                f"{lo.late_ratio:.1%} late; {procs}")
+    return f"closed model, {lo.users} users, achieved {lo.achieved_rps:g} rps; {procs}"
+
+
 def print_summary(console: Console, verdict: Verdict) -> None:
     table = Table(title=f"load gate: {verdict.stack} @ {verdict.host}")
     for col in ("endpoint", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "rps"):
@@ -30,6 +61,17 @@ def print_summary(console: Console, verdict: Verdict) -> None:
         print_fault(console, verdict)
     if verdict.alerts is not None:
         console.print(escape(alerts_line(verdict)))
+    if verdict.load is not None:
+        console.print(f"load: {load_line(verdict)}")
+    if verdict.server is not None:
+        if verdict.server.per_route:
+            routes = Table(title="the server's view (Prometheus, same window)")
+            for col in ("route", "requests", "5xx", "p95 ms", "p99 ms"):
+                routes.add_column(col, justify="left" if col == "route" else "right")
+            for name, r in sorted(verdict.server.per_route.items()):
+                routes.add_row(escape(name), f"{r.requests:g}", f"{r.http_5xx:g}", _num(r.p95_ms), _num(r.p99_ms))
+            console.print(routes)
+        console.print(f"server: {escape(server_line(verdict))}")
     if verdict.passed:
         console.print("[bold green]PASSED[/]: every target met")
     else:

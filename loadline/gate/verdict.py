@@ -86,6 +86,63 @@ class EndpointResult(Section):
         return cls(**stats.as_dict())
 
 
+class LoadResult(Section):
+    """The load offered next to the load achieved, and how the generator fared."""
+
+    model: Literal["open", "closed"] = Field(
+        description="open: an arrival rate (load.rps); closed: users that wait for each answer (load.users)")
+    target_rps: Number | None = Field(description="the peak arrival rate asked for; null in the closed model")
+    offered_rps: Number | None = Field(
+        description="what the paced users were due over the time they ran (spawn included), per second of the "
+                    "planned run; null in the closed model")
+    achieved_rps: Number = Field(description="requests sent / planned run length")
+    users: int = Field(ge=0, description="peak users")
+    per_user_rps: Number | None = Field(description="each user's pacing; null in the closed model")
+    duration_s: int = Field(ge=0, description="planned run length, s")
+    workers: int = Field(ge=0, description="Locust worker processes under a master; 0: one process")
+    generator_cpu_warning: bool = Field(description="Locust warned of a generator process above 90 % CPU")
+    late_ratio: Ratio = Field(
+        description="share of paced iterations whose answer outlasted the pacing interval")
+
+
+class ServerRoute(Section):
+    """One route's figures as the server recorded them."""
+
+    requests: Number = Field(description="requests Prometheus counted in the window")
+    http_5xx: Number
+    p95_ms: Number | None = Field(description="from the http_request_duration_seconds buckets, interpolated")
+    p99_ms: Number | None
+
+
+class FiredAlert(Section):
+    alertname: str
+    severity: str
+
+
+class ServerResult(Section):
+    """The server's own evidence from its Prometheus over the run's window, next to the client's."""
+
+    available: bool = Field(description="Prometheus was asked and answered; false: `reason` says why not")
+    reason: str | None = Field(None, description="why there is no evidence; null when available")
+    prometheus_url: str | None = None
+    window_start: Number | None = Field(None, description="epoch seconds")
+    window_end: Number | None = Field(None, description="epoch seconds: the first scrape after the load")
+    requests: Number | None = None
+    p95_ms: Number | None = None
+    p99_ms: Number | None = None
+    error_5xx_ratio: Ratio | None = None
+    cache_hit_ratio: Ratio | None = Field(None, description="cache hits / lookups; null when none")
+    cache_hit_ratio_target: Ratio | None = Field(
+        None, description="the minimum applied (slo.cacheHitRatio or --cache-hit-ratio); null: not judged")
+    cache_lookups: Number | None = None
+    pool_saturation_max: Number | None = Field(
+        None, description="PostgreSQL pool: max of connections in use / pool size over the window")
+    pool_saturation_mean: Number | None = None
+    per_route: dict[str, ServerRoute] = Field(default_factory=dict, description='"METHOD route template"')
+    alerts_fired: list[FiredAlert] = Field(default_factory=list)
+    failures: list[str] = Field(default_factory=list, description="the server-side targets missed")
+
+
 class Verdict(Section):
     """What `loadline loadtest` decided, and from what."""
 
@@ -108,17 +165,22 @@ class Verdict(Section):
     alerts: AlertsReport | None = Field(
         None, description="the alerts Alertmanager notified during the run; null when the gate had no "
                           "receiver (a host other than the local environment)")
+    load: LoadResult | None = Field(None, description="offered and achieved load; null in verdicts written before it")
+    server: ServerResult | None = Field(
+        None, description="the server's own evidence (Prometheus); null in verdicts written before it")
 
     @classmethod
     def build(cls, *, stack: str, host: str, targets: Targets, stats: RunStats,
               decision: Decision, error_details: list[str] | None = None,
-              fault: FaultReport | None = None, alerts: AlertsReport | None = None) -> Verdict:
+              fault: FaultReport | None = None, alerts: AlertsReport | None = None,
+              load: LoadResult | None = None, server: ServerResult | None = None) -> Verdict:
         fault_failures = fault.failures if fault is not None else []
-        return cls(stack=stack, host=host, passed=decision.passed and not fault_failures,
+        server_failures = server.failures if server is not None else []
+        return cls(stack=stack, host=host, passed=decision.passed and not fault_failures and not server_failures,
                    targets=TargetsResult.of(targets), measured=Measured.of(stats.total),
                    per_endpoint={n: EndpointResult.of(e) for n, e in sorted(stats.endpoints.items())},
-                   failures=[*decision.failures, *fault_failures, *(error_details or [])], fault=fault,
-                   alerts=alerts)
+                   failures=[*decision.failures, *fault_failures, *server_failures, *(error_details or [])],
+                   fault=fault, alerts=alerts, load=load, server=server)
 
     @property
     def exit_code(self) -> int:

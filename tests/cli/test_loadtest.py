@@ -35,6 +35,12 @@ def run(*args, tmp_path):
      "only injected in the local environment"),
     (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-all-kill@5s"],
      "no usable kubeconfig"),
+    (["--stack", "local", "--rps", "0", "--host", "http://127.0.0.1:1"], "--rps: must be > 0"),
+    (["--stack", "local", "--rps", "10", "--users", "5", "--host", "http://127.0.0.1:1"], "give one or the other"),
+    (["--stack", "local", "--workers", "-1", "--host", "http://127.0.0.1:1"], "--workers: must be >= 0"),
+    (["--stack", "local", "--rps", "50000", "--workers", "1", "--host", "http://127.0.0.1:1", "--api-key", "k"],
+     "load: 10000 users need at least 10 load generator processes"),
+    (["--stack", "local", "--users", "2", "--host", "http://127.0.0.1:1", "--api-key", "k"], "load: too few users"),
 ])
 def test_cannot_run_exits_2(args, message, tmp_path):
     res = run(*args, tmp_path=tmp_path)
@@ -52,7 +58,7 @@ def test_invalid_profile_exits_2(tmp_path, monkeypatch):
 
     stacks = tmp_path / "stacks"
     stacks.mkdir()
-    text = (profile.STACKS_DIR / "Pulumi.local.yaml").read_text().replace("p95Ms: 150", "p95Ms: -1")
+    text = (profile.STACKS_DIR / "Pulumi.local.yaml").read_text().replace("p95Ms: 50", "p95Ms: -1")
     (stacks / "Pulumi.local.yaml").write_text(text)
     monkeypatch.setattr(profile, "STACKS_DIR", stacks)
     monkeypatch.setattr(profile.load_profile, "__defaults__", (stacks,))

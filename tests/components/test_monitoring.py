@@ -31,7 +31,7 @@ def test_alert_thresholds_follow_the_profile():
     assert rules["LoadlineApiLatencyP95High"]["expr"].endswith("> 0.1")
     assert rules["LoadlineApiLatencyP99High"]["expr"].endswith("> 0.25")
     assert rules["LoadlineApiErrorRatioHigh"]["expr"].endswith("> 0.001")
-    assert rules["LoadlineApiThroughputBelowTarget"]["expr"].endswith("< 500")
+    assert rules["LoadlineApiThroughputBelowTarget"]["expr"].endswith("< 1000")
     assert "> 0.0144" in rules["LoadlineApiAvailabilityBurnRateFast"]["expr"]  # 14.4 x (1 - 0.999)
     changed = rules_by_alert(alert_rules(make_profile("prod", {"slo": {"p95Ms": 123, "p99Ms": None,
                                                                         "availability": 0.99}})))

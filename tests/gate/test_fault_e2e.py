@@ -39,7 +39,8 @@ def local_env():
 
 def test_faults_are_injected_undone_and_reported(local_env, tmp_path):
     state, wd = local_env
-    args = [LOADLINE, "loadtest", "--stack", "local", "--duration", "30s", "--report", str(tmp_path)]
+    # A modest rate: the faults are judged here, not whether this machine offers production rate.
+    args = [LOADLINE, "loadtest", "--stack", "local", "--duration", "30s", "--rps", "100", "--report", str(tmp_path)]
     for f in FAULTS:
         args += ["--fault", f]
     res = subprocess.run(args, capture_output=True, text=True, timeout=300,

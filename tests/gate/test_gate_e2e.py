@@ -22,9 +22,13 @@ from loadline.envs.config import GENERATED_MARKER
 from loadline.envs.registry import EnvRecord, Registry
 from loadline.local import env
 from loadline.profile import PROFILE_KEY, REPO_ROOT, STACKS_DIR, load_profile
+from tests.verdict_schema import assert_valid_verdict
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
-VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault", "alerts"}
+VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault",
+                "alerts", "load", "server"}
+LOAD_KEYS = {"model", "target_rps", "offered_rps", "achieved_rps", "users", "per_user_rps", "duration_s",
+             "workers", "generator_cpu_warning", "late_ratio"}
 MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests", "failures"}
 ENDPOINTS = {"GET /v1/events/search (hot window)", "GET /v1/events/search (cold window)",
              "GET /v1/events/{event_id}", "POST /v1/events"}
@@ -51,15 +55,31 @@ def gate(local_env, report: Path, *extra):
                           timeout=180, env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})
 
 
-# Any latency up to a minute, any throughput, every request failed: still a pass.
-UNMISSABLE = ("--p95-ms", "60000", "--p99-ms", "60000", "--min-rps", "0", "--max-error-ratio", "1")
+# A rate any machine offers (the profile's production rate is `make demo`'s to meet);
+# any latency up to a minute, any throughput, every request failed: still a pass.
+MODEST = ("--rps", "40")
+UNMISSABLE = (*MODEST, "--p95-ms", "60000", "--p99-ms", "60000", "--min-rps", "0", "--max-error-ratio", "1",
+              "--cache-hit-ratio", "0")
 
 
-def test_gate_passes_unmissable_targets_with_a_complete_verdict(local_env, tmp_path):
-    res = gate(local_env, tmp_path, *UNMISSABLE)
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_gate_passes_unmissable_targets_with_a_complete_verdict(local_env, tmp_path, workers):
+    res = gate(local_env, tmp_path, *UNMISSABLE, "--workers", workers)
     assert res.returncode == 0, res.stdout + res.stderr
     verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert_valid_verdict(verdict)
     assert set(verdict) == VERDICT_KEYS and set(verdict["measured"]) == MEASURED_KEYS
+    load = verdict["load"]
+    assert set(load) == LOAD_KEYS and load["model"] == "open" and load["target_rps"] == 40
+    assert load["workers"] == int(workers) and load["offered_rps"] > 0 and load["achieved_rps"] > 0
+    assert "load: offered" in res.stdout
+    # The server's own evidence, from the local Prometheus, for the same window.
+    server = verdict["server"]
+    assert server["available"] is True and server["prometheus_url"] == local_env[0]["prometheus_url"]
+    assert server["requests"] > 0 and server["p95_ms"] is not None and server["cache_lookups"] > 0
+    assert {"GET /v1/events/search", "GET /v1/events/{event_id}", "POST /v1/events"} <= set(server["per_route"])
+    assert server["window_end"] > server["window_start"] and server["failures"] == []
+    assert "server: p95" in res.stdout
     assert verdict["passed"] is True and verdict["failures"] == []
     assert verdict["targets"] == {"p95_ms": 60000, "p99_ms": 60000, "min_rps": 0, "max_error_ratio": 1}
     assert verdict["stack"] == "local"
@@ -77,7 +97,7 @@ def test_gate_passes_unmissable_targets_with_a_complete_verdict(local_env, tmp_p
 
 
 def test_impossible_p95_exits_1(local_env, tmp_path):
-    res = gate(local_env, tmp_path, "--p95-ms", "0.001")
+    res = gate(local_env, tmp_path, *MODEST, "--min-rps", "0", "--p95-ms", "0.001")
     assert res.returncode == 1, res.stdout + res.stderr
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     assert set(verdict) == VERDICT_KEYS
@@ -85,6 +105,22 @@ def test_impossible_p95_exits_1(local_env, tmp_path):
     assert verdict["targets"]["p95_ms"] == 0.001
     assert any(f.startswith("overall: p95") for f in verdict["failures"])
     assert f"verdict: {tmp_path / 'verdict.json'}" == res.stdout.strip().splitlines()[-1]
+
+
+def test_a_load_the_generator_cannot_offer_exits_2(local_env, tmp_path):
+    res = gate(local_env, tmp_path, "--rps", "50000", "--workers", "1")
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "load generator processes" in res.stderr and "--workers" in res.stderr
+    assert not (tmp_path / "verdict.json").exists()
+
+
+def test_unreachable_prometheus_fails_the_run_and_says_so(local_env, tmp_path):
+    from loadline.services import free_port
+    res = gate(local_env, tmp_path, *UNMISSABLE, "--prometheus", f"http://127.0.0.1:{free_port()}")
+    assert res.returncode == 1, res.stdout + res.stderr
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["server"]["available"] is False and "unreachable" in verdict["server"]["reason"]
+    assert any(f.startswith("server: no evidence") for f in verdict["failures"])
 
 
 def test_wrong_api_key_cannot_run(local_env, tmp_path):
@@ -103,7 +139,8 @@ def review_stack(request):
         profile = doc["config"][PROFILE_KEY]
         profile["slo"].update(p95Ms=p95_ms, minRps=min_rps, maxErrorRatio=max_error_ratio)
         profile["slo"].pop("p99Ms", None)
-        profile["load"]["duration"] = "5s"
+        profile["slo"].pop("cacheHitRatio", None)
+        profile["load"].update(duration="5s", rps=40)
         path = STACKS_DIR / f"Pulumi.{name}.yaml"
         path.write_text(GENERATED_MARKER + "\n" + yaml.safe_dump(doc))
         made.append(path)

@@ -13,6 +13,14 @@ VERDICT = {
     "failures": ["overall: p95 320 ms exceeds target 300 ms"],
     "fault": None,
     "alerts": None,
+    "load": {"model": "open", "target_rps": 40, "offered_rps": 39.5, "achieved_rps": 42.0, "users": 10,
+             "per_user_rps": 4, "duration_s": 30, "workers": 2, "generator_cpu_warning": False,
+             "late_ratio": 0.0},
+    "server": {"available": False, "reason": "not asked (--no-server-evidence)", "prometheus_url": None,
+               "window_start": None, "window_end": None, "requests": None, "p95_ms": None, "p99_ms": None,
+               "error_5xx_ratio": None, "cache_hit_ratio": None, "cache_hit_ratio_target": None,
+               "cache_lookups": None, "pool_saturation_max": None, "pool_saturation_mean": None,
+               "per_route": {}, "alerts_fired": [], "failures": []},
 }
 
 
@@ -23,6 +31,8 @@ def test_failed_verdict_names_the_miss_and_each_endpoint():
     assert "| `GET /v1/events/{event_id}` | 1260 | 0 | 10 | 320 | 500 | 42.0 |" in md
     assert "- overall: p95 320 ms exceeds target 300 ms" in md
     assert "p99 ≤" not in md
+    assert "Server (Prometheus): no evidence: not asked (--no-server-evidence)" in md
+    assert "Load: offered 39.5 rps (target 40), achieved 42 rps; 10 users at 4 rps each, 0.0% late; 2 workers" in md
 
 
 def test_passed_verdict(tmp_path, capsys):

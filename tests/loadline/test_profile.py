@@ -53,6 +53,15 @@ def test_prod_profile_sizes_and_promises():
         (lambda d: d["postgres"].update(mode="external"), "postgres", "externalUrlSecret"),
         (lambda d: d["monitoring"].update(mode="operator"), "monitoring", "operatorRelease"),
         (lambda d: d.pop("slo"), "slo", "required key is missing"),
+        (lambda d: d["load"].update(rps=100), "load", "set either rps .* or users .*, not both"),
+        (lambda d: [d["load"].pop("users"), d["load"].pop("spawnRate")], "load", "set either rps"),
+        (lambda d: [d["load"].pop("users"), d["load"].update(rps=100)], "load", "spawnRate applies to users only"),
+        (lambda d: d["load"].pop("spawnRate"), "load", "spawnRate is required with users"),
+        (lambda d: d["load"].update(rps=0), "load.rps", "greater than 0"),
+        (lambda d: d["slo"].update(cacheHitRatio=1.5), "slo.cacheHitRatio", "less than or equal to 1"),
+        (lambda d: d["slo"].update(maxRegressionPercent=0), "slo.maxRegressionPercent", "greater than 0"),
+        (lambda d: [d["load"].pop("users"), d["load"].pop("spawnRate"), d["load"].update(rps=10)],
+         "load.rps", "10 is below slo.minRps \\(20\\)"),
     ],
 )
 def test_invalid_profile_names_stack_key_and_reason(mutate, key, reason):
@@ -62,6 +71,13 @@ def test_invalid_profile_names_stack_key_and_reason(mutate, key, reason):
         validate_profile("dev", data)
     assert info.value.stack == "dev"
     assert key in [k for k, _ in info.value.problems]
+
+
+def test_prod_promises_production_rate_by_arrival_rate():
+    prod, staging = load_profile("prod"), load_profile("staging")
+    assert prod.slo.min_rps >= 1000 and prod.load.rps >= prod.slo.min_rps and prod.load.users is None
+    assert staging.slo.min_rps == prod.slo.min_rps * staging.api.hpa.max_replicas / prod.api.hpa.max_replicas
+    assert prod.slo.cache_hit_ratio >= 0.8
 
 
 def test_several_problems_are_reported_together():

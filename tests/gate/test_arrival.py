@@ -1,0 +1,89 @@
+"""The arrival-rate plan and the generator's keep-up judgement, on synthetic numbers."""
+
+import math
+
+import pytest
+
+from loadline.gate import arrival
+from loadline.gate.arrival import GeneratorReport, PlanError, keep_up, plan, shortfall_failure
+
+OK = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=0)
+
+
+def test_users_follow_the_rate_and_the_p95_target():
+    p = plan(shape="steady", duration_s=30, p95_target_ms=50, rps=1100, processes=2)
+    assert p.model == "open" and p.per_user_rps == pytest.approx(5.0)  # 4 x 50 ms interval
+    assert p.users == 220 and p.stages == [{"duration": 30, "users": 220, "spawn_rate": 200.0}]
+    # 220 users ramp up over 1.1 s (half of that lost), then 28.9 s at 1100 rps.
+    assert p.offered_requests() == pytest.approx((1.1 * 220 / 2 + 28.9 * 220) * 5)
+
+
+@pytest.mark.parametrize("p95_ms, interval", [(1, arrival.MIN_INTERVAL_S), (50, 0.2), (10_000, arrival.MAX_INTERVAL_S)])
+def test_pacing_interval_is_bounded(p95_ms, interval):
+    assert arrival.pacing_interval(p95_ms) == pytest.approx(interval)
+
+
+def test_ramp_shape_offers_the_rate_in_steps():
+    p = plan(shape="ramp", duration_s=40, p95_target_ms=50, rps=100)
+    assert [s["users"] for s in p.stages] == [5, 10, 15, 20]
+    assert p.offered_rps() < 100 * 0.7
+
+
+def test_closed_model_keeps_the_users_and_offers_no_rate():
+    p = plan(shape="steady", duration_s=10, p95_target_ms=50, users=40, spawn_rate=20, min_rps=100)
+    assert p.model == "closed" and p.users == 40 and p.offered_requests() is None
+    assert keep_up(p, 10, OK) is None
+
+
+def test_too_few_users_for_the_throughput_target_cannot_run():
+    with pytest.raises(PlanError, match="too few users: 40 users .* ~267 rps, below the throughput target 1000"):
+        plan(shape="steady", duration_s=10, p95_target_ms=50, users=40, spawn_rate=20, min_rps=1000)
+
+
+def test_more_users_than_the_processes_carry_cannot_run():
+    with pytest.raises(PlanError, match="need at least 3 load generator processes .* this run has 2"):
+        plan(shape="steady", duration_s=10, p95_target_ms=100, rps=6000, processes=2)
+
+
+def test_rate_and_users_together_are_refused():
+    with pytest.raises(PlanError, match="not both"):
+        plan(shape="steady", duration_s=10, p95_target_ms=50, rps=10, users=5, spawn_rate=1)
+
+
+def _steady(rps=100, seconds=10):
+    return plan(shape="steady", duration_s=seconds, p95_target_ms=50, rps=rps)
+
+
+def test_a_generator_that_kept_up_passes_the_check():
+    p = _steady()
+    assert keep_up(p, math.ceil(p.offered_requests() * 0.95), OK) is None
+
+
+def test_a_shortfall_with_a_fast_server_is_the_generators_fault():
+    p = _steady()
+    reason = keep_up(p, round(p.offered_requests() * 0.9), OK)
+    assert reason and "could not keep up" in reason and "90%" in reason
+    assert shortfall_failure(p, round(p.offered_requests() * 0.9), OK) is None
+
+
+def test_a_shortfall_from_late_answers_is_the_servers_failure():
+    p = _steady()
+    slow = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=300)
+    assert keep_up(p, round(p.offered_requests() * 0.7), slow) is None
+    failure = shortfall_failure(p, round(p.offered_requests() * 0.7), slow)
+    assert failure and "30% of iterations outlasted the 200 ms pacing interval" in failure
+
+
+def test_the_users_real_schedule_is_what_was_offered():
+    p = _steady()
+    # The users lived shorter than planned (started late): 500 iterations were due, 490 sent.
+    late_start = GeneratorReport(cpu_warning=False, iterations=490, late_iterations=0, due_iterations=500.0)
+    assert keep_up(p, 490, late_start) is None
+    behind = GeneratorReport(cpu_warning=False, iterations=400, late_iterations=0, due_iterations=500.0)
+    assert "sent 40 of the 50 rps its users were due (80%" in keep_up(p, 400, behind)
+
+
+def test_a_cpu_warning_means_the_run_did_not_happen():
+    p = _steady()
+    hot = GeneratorReport(cpu_warning=True, iterations=1000, late_iterations=0)
+    assert "ran out of CPU" in keep_up(p, round(p.offered_requests()), hot)
