@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from loadline.gate.verdict import FiredAlert, ServerResult, ServerRoute
+from loadline.gate.verdict import ServerAlert, ServerResult, ServerRoute
 
 # The routes the load exercises; probes and /metrics are not what users wait for.
 ROUTES = '/v1/.+'
@@ -237,5 +237,5 @@ def gather(url: str | None, job: str, window: Window, scrape_interval_s: float,
         pool_saturation_mean=None if ev.pool_saturation_mean is None else round(ev.pool_saturation_mean, 4),
         per_route={name: ServerRoute(requests=r.requests, http_5xx=r.http_5xx, p95_ms=r.p95_ms, p99_ms=r.p99_ms)
                    for name, r in ev.routes.items()},
-        alerts_fired=[FiredAlert(**a) for a in ev.alerts_fired],
+        alerts_fired=[ServerAlert(**a) for a in ev.alerts_fired],
         failures=judge(ev, targets))

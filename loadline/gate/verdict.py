@@ -114,7 +114,7 @@ class ServerRoute(Section):
     p99_ms: Number | None
 
 
-class FiredAlert(Section):
+class ServerAlert(Section):
     alertname: str
     severity: str
 
@@ -139,7 +139,7 @@ class ServerResult(Section):
         None, description="PostgreSQL pool: max of connections in use / pool size over the window")
     pool_saturation_mean: Number | None = None
     per_route: dict[str, ServerRoute] = Field(default_factory=dict, description='"METHOD route template"')
-    alerts_fired: list[FiredAlert] = Field(default_factory=list)
+    alerts_fired: list[ServerAlert] = Field(default_factory=list)
     failures: list[str] = Field(default_factory=list, description="the server-side targets missed")
 
 
