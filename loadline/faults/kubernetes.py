@@ -86,7 +86,7 @@ def plan(spec: FaultSpec, *, prefix: str, pods: list[Pod], workloads: list[Workl
     raise InjectionError(f"{spec.text}: '{kind}' cannot be injected on a cluster (local environment only)")
 
 
-class KubernetesInjector:
+class KubernetesInjector:  # pragma: no cover - needs a cluster (plan() above is tested)
     """Carries out `plan()` in `namespace` with the current kubeconfig context (or `context`)."""
 
     def __init__(self, namespace: str, *, prefix: str = "loadline", context: str | None = None):

@@ -98,7 +98,7 @@ def test_retry_after_rounds_up_to_whole_seconds(wait, header):
 
 
 def _limiter(url: str, **settings) -> RateLimiter:
-    s = Settings(environment="development", database_url="postgresql://unused/db", redis_url=[url],
+    s = Settings(environment="development", database_url="postgresql://unused/db", redis_url=url.split(","),
                  api_keys=["k" * 16], redis_breaker_threshold=1, redis_breaker_base_seconds=30,
                  redis_breaker_max_seconds=30, **settings)
     from app.cache import make_client
@@ -136,3 +136,41 @@ def test_limiter_lets_requests_through_while_redis_is_down(redis, outage):
     first, second, state, breaker = asyncio.run(go())
     assert first == (None, None) and second == (None, None)
     assert state.degraded_redis is True and breaker == "open"
+
+
+def test_the_bucket_key_is_the_hashed_client_id(redis, r):
+    import hashlib
+
+    async def go():
+        limiter = _limiter(redis.url)
+        try:
+            await limiter.check("client-a", SimpleNamespace())
+        finally:
+            await limiter.cache.client.aclose()
+    asyncio.run(go())
+    digest = hashlib.blake2b(b"client-a", digest_size=12).hexdigest()
+    assert r.keys("ratelimit:*") == [f"ratelimit:{digest}".encode()]
+
+
+def test_limiter_in_cluster_mode_takes_tokens_and_reads_in_one_pipeline(redis_cluster):
+    import redis as redis_sync
+
+    alive = redis_cluster.nodes[0]
+    with redis_sync.RedisCluster(host="127.0.0.1", port=alive.port) as rc:
+        rc.flushall()
+        rc.set("x", b"v")
+
+    async def go():
+        limiter = _limiter(redis_cluster.url.split(",")[0], redis_mode="cluster")
+        state = SimpleNamespace()
+        try:
+            got = [await limiter.check("client-c", state, ("x", "missing")) for _ in range(3)]
+        finally:
+            await limiter.cache.client.aclose()
+        return limiter.clustered, got, state
+    clustered, got, state = asyncio.run(go())
+    assert clustered is True
+    assert got[0] == (None, [b"v", None]) and got[1] == (None, [b"v", None])
+    wait, values = got[2]
+    assert 990 < wait <= 1000 and values == [b"v", None]
+    assert not getattr(state, "degraded_redis", False)

@@ -62,10 +62,10 @@ def test_the_hygiene_policy_built_for_a_pack():
     assert spec.description == "Every exemption annotation names a policy of the pack and gives a reason."
     assert spec.hint == f'write the reason as the value: {PREFIX}<policy-name>: "why this resource may break the rule"'
     web = deployment(annotations={
+        "other/annotation": "",  # not an exemption: skipped, and the rest still checked
         annotation("known-a"): "reviewed",
         annotation("known-b"): "  ",
         annotation("unknown-c"): "why",
-        "other/annotation": "",
     })
     assert spec.check(web, CTX) == [
         f"annotation {annotation('known-b')} has an empty reason, so it exempts nothing",

@@ -86,3 +86,17 @@ def test_an_unpinned_image_from_a_foreign_registry_reports_both():
 def test_a_container_without_image_is_reported_and_a_computed_one_is_not():
     assert images_pinned(_image(None), Context()) == ["container web has no image"]
     assert images_pinned(_image(42), Context()) == []
+
+
+def test_localhost_is_a_registry_even_without_a_port():
+    assert parse_image("localhost/api:1.0") == ImageRef("localhost", "api", "1.0", None)
+
+
+def test_an_allowed_entry_is_taken_literally():
+    ctx = Context(allowed_registries=("ghcr.io/teamX",))
+    assert images_pinned(_image("ghcr.io/teamX/web:1.0"), ctx) == []
+
+
+def test_a_computed_image_does_not_stop_the_check_of_the_next_container():
+    web = deployment(containers=[container(name="a", image=42), container(name="b", image="nginx")])
+    assert images_pinned(web, Context()) == ["container b image 'nginx' has no tag (it means latest)"]

@@ -1,5 +1,6 @@
 """Stack checks: network isolation, scraped Services, SLO alert rules."""
 
+import pytest
 import yaml
 from policy_builders import NS, allow_web, container, default_deny, deployment, service
 
@@ -137,3 +138,70 @@ def test_client_service_counts_as_scraped_when_its_pods_are():
     scrape = _prom_config({"job_name": "web", "static_configs": [
         {"targets": [f"web-0.web-headless.{NS}.svc.cluster.local:9121"]}]})
     assert services_scraped([_metrics_deployment(), service("web"), headless, scrape], CTX) == []
+
+
+def _np(name, spec, ns=NS):
+    return {"kind": "NetworkPolicy", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+def test_policy_types_default_as_the_api_server_does():
+    from policies.guardrails.stack import denied_directions
+    # No policyTypes: Ingress always, Egress only when egress rules exist.
+    assert denied_directions(_np("a", {"podSelector": {}})) == {"Ingress"}
+    assert denied_directions(_np("b", {"podSelector": {}, "egress": [{"ports": [{"port": 53}]}]})) == {"Ingress"}
+    assert denied_directions(_np("c", {"podSelector": {}, "policyTypes": ["Egress"]})) == {"Egress"}
+    assert denied_directions(_np("d", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                                       "ingress": [{}]})) == {"Egress"}
+    assert denied_directions(_np("e", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})) == {
+        "Ingress", "Egress"}
+
+
+@pytest.mark.parametrize("selector", [{"matchLabels": {"app": "web"}},
+                                      {"matchExpressions": [{"key": "app", "operator": "Exists"}]}])
+def test_a_policy_that_selects_some_pods_denies_nothing_by_default(selector):
+    from policies.guardrails.stack import denied_directions
+    assert denied_directions(_np("x", {"podSelector": selector, "policyTypes": ["Ingress", "Egress"]})) == set()
+
+
+def test_deny_in_two_policies_adds_up_and_other_namespaces_do_not_count():
+    ingress = _np("deny-in", {"podSelector": {}, "policyTypes": ["Ingress"]})
+    egress = _np("deny-out", {"podSelector": {}, "policyTypes": ["Egress"]})
+    assert network_policies([deployment(), ingress, egress, allow_web()], CTX) == []
+    elsewhere = _np("deny-out", {"podSelector": {}, "policyTypes": ["Egress"]}, ns="other")
+    found = network_policies([deployment(), ingress, elsewhere, allow_web()], CTX)
+    assert [m for _, m in found] == [
+        "holds workloads but no NetworkPolicy denies Egress by default (podSelector: {} with no rules)"]
+
+
+def test_the_finding_names_the_namespace_object_when_the_stack_has_it():
+    ns_obj = {"kind": "Namespace", "metadata": {"name": NS, "labels": {"team": "events"}}}
+    other = {"kind": "Namespace", "metadata": {"name": "other"}}
+    found = network_policies([other, ns_obj, deployment(), allow_web()], CTX)
+    assert len(found) == 1 and found[0][0] is ns_obj
+    without = network_policies([deployment(), allow_web()], CTX)
+    assert without[0][0] == {"kind": "Namespace", "metadata": {"name": NS}}
+
+
+def test_a_targeted_policy_without_rules_is_not_an_allow():
+    no_rules = _np("web", {"podSelector": {"matchLabels": dict(deployment()["spec"]["template"]["metadata"]["labels"])},
+                           "policyTypes": ["Ingress"]})
+    found = network_policies([deployment(), default_deny(), no_rules], CTX)
+    assert [(o["kind"], m) for o, m in found] == [
+        ("Deployment", "no NetworkPolicy selects its pods by label with an explicit allow rule")]
+    egress_allow = _np("web-out", {**no_rules["spec"], "policyTypes": ["Egress"], "egress": [{}]})
+    assert network_policies([deployment(), default_deny(), egress_allow], CTX) == []
+
+
+def test_an_allow_for_other_pods_does_not_cover_this_workload():
+    other = _np("api", {"podSelector": {"matchLabels": {"app": "someone-else"}}, "policyTypes": ["Ingress"],
+                        "ingress": [{}]})
+    found = network_policies([deployment(), default_deny(), other], CTX)
+    assert len(found) == 1 and found[0][0]["kind"] == "Deployment"
+
+
+def test_each_namespace_with_workloads_is_judged():
+    second = deployment()
+    second["metadata"] = {**second["metadata"], "namespace": "other"}
+    found = network_policies([deployment(), second, default_deny(), allow_web()], CTX)
+    assert sorted((o["kind"], o["metadata"].get("namespace", o["metadata"]["name"])) for o, _ in found) == [
+        ("Deployment", "other"), ("Namespace", "other")]

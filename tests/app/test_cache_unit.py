@@ -1,0 +1,117 @@
+"""The Cache object itself on a real Redis: what a failure, a trip and a skipped call record."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import SimpleNamespace
+
+import pytest
+from prometheus_client import REGISTRY
+
+from app.cache import Cache, make_client, mark_degraded
+from app.settings import Settings
+
+
+def _sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _cache(url: str, **overrides) -> Cache:
+    values = dict(environment="development", database_url="postgresql://u:p@127.0.0.1:1/db",
+                  redis_url=[url], api_keys=["k" * 16], cache_ttl_seconds=45, redis_timeout_seconds=0.5,
+                  redis_breaker_threshold=2, redis_breaker_base_seconds=60, redis_breaker_max_seconds=60)
+    values.update(overrides)
+    s = Settings(**values)
+    return Cache(s, make_client(s))
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_request_is_counted_degraded_once_however_many_calls_fail():
+    before = _sample("degraded_requests_total", dependency="redis")
+    state = SimpleNamespace()
+    mark_degraded(state)
+    mark_degraded(state)
+    assert state.degraded_redis is True
+    assert _sample("degraded_requests_total", dependency="redis") == before + 1
+    mark_degraded(SimpleNamespace())
+    assert _sample("degraded_requests_total", dependency="redis") == before + 2
+
+
+def test_put_event_stores_with_the_ttl_and_reports_success(redis):
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            cache.breaker.failure()  # one failure short of tripping
+            await cache.put_event("e1", b"body", SimpleNamespace())
+            return cache.breaker.failures
+        finally:
+            await cache.client.aclose()
+    assert _run(go()) == 0  # a success resets the count of failures in a row
+    with redis.client() as c:
+        assert c.get("event:e1") == b"body"
+        assert 40 < c.ttl("event:e1") <= 45
+
+
+def test_failures_open_the_breaker_and_say_so(redis, outage, caplog):
+    trips = _sample("redis_breaker_trips_total")
+    caplog.set_level(logging.WARNING, logger="app.cache")
+
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            outage.stop(redis)
+            s1, s2 = SimpleNamespace(), SimpleNamespace()
+            await cache.put_event("e2", b"x", s1)
+            assert cache.breaker.name == "closed"  # one failure: threshold is 2
+            await cache.put_search("k", 1, b"page", s2)
+            assert cache.breaker.name == "open"
+            skipped = SimpleNamespace()
+            await cache.put_event("e3", b"x", skipped)  # not even tried
+            return cache, s1, s2, skipped, await cache.ping()
+        finally:
+            await cache.client.aclose()
+    cache, s1, s2, skipped, ping = _run(go())
+    assert s1.degraded_redis and s2.degraded_redis and skipped.degraded_redis
+    assert cache.last_error == "ConnectionError"
+    assert ping == "breaker open after ConnectionError"
+    assert _sample("redis_breaker_trips_total") == trips + 1
+    unavailable = [r for r in caplog.records if r.getMessage() == "redis unavailable"]
+    assert len(unavailable) == 2 and all("ConnectionError" in r.error for r in unavailable)
+    assert all(r.breaker in ("closed", "open") for r in unavailable)
+    opened = [r for r in caplog.records if r.getMessage() == "redis circuit breaker open"]
+    assert len(opened) == 1 and opened[0].trips_in_a_row == 1 and 0 < opened[0].retry_in_s <= 60
+
+
+def test_ping_answers_none_and_closes_a_half_open_breaker(redis):
+    async def go():
+        cache = _cache(redis.url, redis_breaker_base_seconds=0, redis_breaker_max_seconds=0)
+        try:
+            cache.breaker.failure()
+            cache.breaker.failure()  # open, with a retry time already reached
+            return await cache.ping(), cache.breaker.name
+        finally:
+            await cache.client.aclose()
+    assert _run(go()) == (None, "closed")
+
+
+def test_ping_names_the_error_when_redis_is_down(redis, outage):
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            outage.stop(redis)
+            return await cache.ping(), cache.breaker.failures, cache.last_error
+        finally:
+            await cache.client.aclose()
+    assert _run(go()) == ("ConnectionError", 1, "ConnectionError")
+
+
+@pytest.mark.parametrize("values, expected", [(None, (None, None)), ([None, None], (None, 0)),
+                                              ([b"3", b"3|page"], (b"page", 3)),
+                                              ([b"4", b"3|page"], (None, 4))])
+def test_search_hit(values, expected):
+    cache = Cache.__new__(Cache)
+    assert cache.search_hit(values) == expected
