@@ -19,7 +19,7 @@ def _sample(name: str, **labels) -> float:
 
 def _cache(url: str, **overrides) -> Cache:
     values = dict(environment="development", database_url="postgresql://u:p@127.0.0.1:1/db",
-                  redis_url=[url], api_keys=["k" * 16], cache_ttl_seconds=45, redis_timeout_seconds=0.5,
+                  redis_url=url.split(","), api_keys=["k" * 16], cache_ttl_seconds=45, redis_timeout_seconds=0.5,
                   redis_breaker_threshold=2, redis_breaker_base_seconds=60, redis_breaker_max_seconds=60)
     values.update(overrides)
     s = Settings(**values)
@@ -115,3 +115,76 @@ def test_ping_names_the_error_when_redis_is_down(redis, outage):
 def test_search_hit(values, expected):
     cache = Cache.__new__(Cache)
     assert cache.search_hit(values) == expected
+
+
+def test_standalone_client_takes_the_timeouts_and_pool_size():
+    c = _cache("redis://127.0.0.1:6390/2", redis_timeout_seconds=0.75).client
+    kw = c.connection_pool.connection_kwargs
+    assert (kw["host"], kw["port"], kw["db"]) == ("127.0.0.1", 6390, 2)
+    assert kw["socket_timeout"] == kw["socket_connect_timeout"] == 0.75
+    assert c.connection_pool.max_connections == 256
+
+
+def test_cluster_client_knows_every_startup_node_and_tolerates_uncovered_slots():
+    c = _cache("redis://10.0.0.1:7000,redis://10.0.0.2", redis_mode="cluster", redis_timeout_seconds=0.75).client
+    nodes = [(n.host, n.port) for n in c.nodes_manager.startup_nodes.values()]
+    assert sorted(nodes) == [("10.0.0.1", 7000), ("10.0.0.2", 6379)]
+    assert c.nodes_manager.require_full_coverage is False
+    assert c.nodes_manager.connection_kwargs["socket_timeout"] == 0.75
+    assert c.nodes_manager.connection_kwargs["socket_connect_timeout"] == 0.75
+
+
+def test_search_keys_ignore_parameter_order_and_differ_by_value():
+    from app.cache import search_key
+    a = search_key([("starts_at", "x"), ("limit", "5")])
+    assert a == search_key([("limit", "5"), ("starts_at", "x")])
+    assert a != search_key([("limit", "6"), ("starts_at", "x")])
+    assert a.startswith("events:search:") and len(a) == len("events:search:") + 24
+
+
+def test_event_hit_counts_hits_and_misses():
+    cache = Cache.__new__(Cache)
+    hits, misses = _sample("cache_requests_total", result="hit"), _sample("cache_requests_total", result="miss")
+    assert cache.event_hit([b"body"]) == b"body"
+    assert cache.event_hit([None]) is None
+    assert cache.event_hit(None) is None  # Redis failed: neither a hit nor a miss
+    assert (_sample("cache_requests_total", result="hit"), _sample("cache_requests_total", result="miss")) == (
+        hits + 1, misses + 1)
+
+
+def test_invalidate_bumps_the_generation_and_a_failure_counts_once(redis, outage, caplog):
+    caplog.set_level(logging.WARNING, logger="app.cache")
+
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            with redis.client() as c:
+                c.set("events:search:gen", 7)
+            ok = SimpleNamespace()
+            await cache.invalidate_search(ok)
+            with redis.client() as c:
+                gen = int(c.get("events:search:gen"))
+            outage.stop(redis)
+            down = SimpleNamespace()
+            await cache.invalidate_search(down)
+            return gen, ok, down, cache.breaker.failures, cache.last_error
+        finally:
+            await cache.client.aclose()
+    gen, ok, down, failures, last_error = _run(go())
+    assert gen == 8 and not getattr(ok, "degraded_redis", False)
+    assert down.degraded_redis is True and failures == 1 and last_error == "ConnectionError"
+    assert [r.getMessage() for r in caplog.records] == ["redis unavailable"]
+    assert "ConnectionError" in caplog.records[0].error
+
+
+def test_put_search_stores_the_generation_with_the_page(redis):
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            await cache.put_search("events:search:k", 5, b"[1,2]", SimpleNamespace())
+        finally:
+            await cache.client.aclose()
+    _run(go())
+    with redis.client() as c:
+        assert c.get("events:search:k") == b"5|[1,2]"
+        assert 40 < c.ttl("events:search:k") <= 45
