@@ -13,7 +13,6 @@ the request's rate-limit token (app/ratelimit.py): one round trip per cached rea
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from typing import cast
@@ -22,7 +21,6 @@ from urllib.parse import urlsplit
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
 
 from app.breaker import CLOSED, Breaker
 from app.metrics import (
@@ -36,9 +34,13 @@ from app.settings import Settings
 
 log = logging.getLogger("app.cache")
 SEARCH_GEN_KEY = "events:search:gen"
-# What "Redis is not there" looks like. The cluster client's own errors (no reachable node,
-# uncovered slot) are RedisClusterException, which is not a RedisError.
-REDIS_FAILURES = (RedisError, RedisClusterException, OSError, asyncio.TimeoutError)
+# Any exception a Redis call raises is a Redis failure, because the cache is optional and must never
+# fail a request. Redis's own errors are only part of it: the cluster client's (no reachable node,
+# uncovered slot) are RedisClusterException, not a RedisError; and a transport torn down while the
+# cluster client reconnects surfaces as RuntimeError (uvloop: "unable to perform operation on
+# <TCPTransport closed=True>") or AttributeError (a writer already cleared). Each is logged with its
+# type, so a real bug still shows. CancelledError is a BaseException and still propagates.
+REDIS_FAILURES: tuple[type[Exception], ...] = (Exception,)
 
 
 def make_client(settings: Settings) -> Redis | RedisCluster:

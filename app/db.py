@@ -16,9 +16,12 @@ from app.settings import Settings
 log = logging.getLogger("app.db")
 
 # Everything that means "the database is not there right now" rather than "the query is wrong".
+# InternalClientError ("cannot switch to state 12") is what asyncpg's protocol raises when the
+# server goes away in the middle of an exchange; it was seen as a 500 during a PostgreSQL restart
+# under load (`loadline loadtest --fault postgres-restart@60s:5s`).
 UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
                asyncpg.CannotConnectNowError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError,
-               asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+               asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.InternalClientError)
 
 
 class Database:
