@@ -130,12 +130,12 @@ def test_limiter_lets_requests_through_while_redis_is_down(redis, outage):
             first = await limiter.check("c", SimpleNamespace())
             state = SimpleNamespace()
             second = await limiter.check("c", state)  # the breaker is open: Redis is not even tried
-            return first, second, state, limiter.cache.breaker.name
+            return first, second, state, (limiter.cache.breaker.name, limiter.cache.last_error)
         finally:
             await limiter.cache.client.aclose()
     first, second, state, breaker = asyncio.run(go())
     assert first == (None, None) and second == (None, None)
-    assert state.degraded_redis is True and breaker == "open"
+    assert state.degraded_redis is True and breaker == ("open", "ConnectionError")
 
 
 def test_the_bucket_key_is_the_hashed_client_id(redis, r):
