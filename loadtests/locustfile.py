@@ -27,6 +27,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, User, between, events, task
 from locust.runners import WorkerRunner
 
+from loadtests.abort import AbortRule
 from loadtests.events_api import (
     CREATE,
     GET,
@@ -49,6 +50,11 @@ API_KEY = os.environ.get("LOADLINE_API_KEY", "")
 PACER = Pacer(float(os.environ["LOADLINE_PACING"])) if os.environ.get("LOADLINE_PACING") else None
 SEED: dict = {}
 HISTORY: list[dict] = []
+# --abort-on-fail: the targets a run may clearly lose before it is stopped, and why it was.
+ABORT_RULE = AbortRule(**json.loads(os.environ["LOADLINE_ABORT"])) if os.environ.get("LOADLINE_ABORT") else None
+ABORTED: dict = {}
+# Workers report every few seconds: a second is judged once its reports are in.
+REPORT_LAG_S = 4
 TIMELINE = Timeline()
 CREATED_OUT = os.environ.get("LOADLINE_CREATED_OUT")
 # Pacing counts the workers reported to this master: [iterations, late, due].
@@ -63,6 +69,8 @@ def _load_seed(environment, **_kw):
         SEED.update(seed(environment.host.rstrip("/"), API_KEY))
     if not isinstance(environment.runner, WorkerRunner):
         gevent.spawn(_sample_history, environment)
+        if ABORT_RULE is not None:
+            gevent.spawn(_watch_for_abort, environment)
         if os.environ.get("LOADLINE_START_FILE"):
             with open(os.environ["LOADLINE_START_FILE"] + ".tmp", "w") as f:
                 f.write(f"{time.time():.3f}\n")
@@ -76,6 +84,21 @@ def _on_request(response_time, response=None, exception=None, start_time=None, *
     TIMELINE.add(start_time=start_time or time.time(), response_time_ms=response_time or 0,
                  failed=exception is not None, status=status or None,
                  retry_after=bool(headers.get("Retry-After")) if status == 503 else False)
+
+
+def _watch_for_abort(environment) -> None:
+    """On the master: stop the run once a target is clearly lost."""
+    assert ABORT_RULE is not None
+    started = time.time()
+    runner = environment.runner
+    while runner.state not in ("stopped", "stopping"):
+        gevent.sleep(1)
+        now = int(time.time()) - REPORT_LAG_S
+        reason = ABORT_RULE.check(TIMELINE.as_list(), now)
+        if reason:
+            ABORTED.update(reason=reason, at_s=round(time.time() - started, 1))
+            runner.quit()
+            return
 
 
 def _sample_history(environment) -> None:
@@ -141,6 +164,7 @@ def _write_complete_stats(environment, **_kw):
         "errors": [{"method": e.method, "name": e.name, "error": str(e.error),
                     "occurrences": e.occurrences} for e in stats.errors.values()],
         "history": HISTORY,
+        "aborted": ABORTED or None,
         "timeline": TIMELINE.as_list(),
         "generator": _generator(environment.runner),
         # The whole latency distribution (ms -> requests) and requests per second: the

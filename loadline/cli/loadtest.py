@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(None, "--workers", help="Locust worker processes under a master (default: the core count; 0: one process)"),
         prometheus: str = typer.Option(None, "--prometheus", help="the stack's Prometheus URL, asked for the server's side of the run (default: the local environment's)"),
         cache_hit_ratio: float = typer.Option(None, "--cache-hit-ratio", help="minimum server-side cache hits/lookups (default: profile slo.cacheHitRatio, if set)"),
+        abort_on_fail: bool = typer.Option(False, "--abort-on-fail", help="stop early once a target is clearly lost (10x its limit for 10 s); exit 1 with the verdict so far"),
+        save_baseline: bool = typer.Option(False, "--save-baseline", help="keep this run, if it passes, as the stack's newest baseline"),
+        baseline: str = typer.Option(None, "--baseline", metavar="PATH|last", help="compare with a saved baseline; a significant p95 or throughput regression beyond slo.maxRegressionPercent fails"),
         server_evidence: bool = typer.Option(True, "--server-evidence/--no-server-evidence", help="judge the server's own figures from Prometheus (default: on; off is recorded in the verdict)"),
         p95_ms: float = typer.Option(None, "--p95-ms", help="p95 target in ms (default: profile slo.p95Ms)"),
         p99_ms: float = typer.Option(None, "--p99-ms", help="p99 target in ms (default: profile slo.p99Ms, if set)"),
@@ -37,7 +40,9 @@ def register(app: typer.Typer) -> None:
 
         options = GateOptions(stack=stack, host=host, report=report, duration=duration, users=users,
                               rps=rps, workers=workers, prometheus=prometheus,
-                              server_evidence=server_evidence, cache_hit_ratio=cache_hit_ratio, p95_ms=p95_ms, p99_ms=p99_ms, min_rps=min_rps,
+                              server_evidence=server_evidence, cache_hit_ratio=cache_hit_ratio,
+                              baseline=baseline, save_baseline=save_baseline, abort_on_fail=abort_on_fail,
+                              p95_ms=p95_ms, p99_ms=p99_ms, min_rps=min_rps,
                               max_error_ratio=max_error_ratio, api_key=api_key,
                               allow_remote=allow_remote, faults=tuple(fault), kube_context=kube_context)
         try:

@@ -139,6 +139,19 @@ class GeneratorReport:
         return self.late_iterations / self.iterations if self.iterations else 0.0
 
 
+def due_from_history(history: list[dict[str, Any]], per_user_rps: float | None) -> float:
+    """Iterations the running users were due, from the master's per-second samples of its
+    user count (`t` seconds since start, `users`): users x rate x time, step by step."""
+    if not per_user_rps:
+        return 0.0
+    due, last_t = 0.0, 0.0
+    for sample in history:
+        t = float(sample["t"])
+        due += float(sample["users"]) * per_user_rps * max(0.0, t - last_t)
+        last_t = t
+    return due
+
+
 def offered_requests(plan_: ArrivalPlan, generator: GeneratorReport) -> float | None:
     """What the paced users offered: what they were due while they lived (a user spawned
     late offered less, and so did the generator), else the plan's figure."""

@@ -16,6 +16,8 @@ from loadline.faults.local import InjectionError
 from loadline.faults.setup import is_local_host, prepare
 from loadline.faults.spec import FaultSpecError
 from loadline.gate.arrival import PlanError
+from loadline.gate.baseline import BaselineError
+from loadline.gate.baseline import resolve as resolve_baseline
 from loadline.gate.decision import Targets
 from loadline.gate.runner import GateError, GateRun, default_workers, run_gate
 from loadline.gate.summary import print_summary
@@ -43,6 +45,12 @@ class GateOptions:
     prometheus: str | None = None
     server_evidence: bool = True
     cache_hit_ratio: float | None = None
+    # "last" (the stack's newest saved baseline) or a path; None: no comparison.
+    baseline: str | None = None
+    save_baseline: bool = False
+    abort_on_fail: bool = False
+    # Where baselines are kept, one directory per stack; None: LOADLINE_BASELINE_DIR or reports/baselines.
+    baseline_dir: Path | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
     min_rps: float | None = None
@@ -100,6 +108,21 @@ def _host_and_key(options: GateOptions) -> tuple[str, str]:
     return host, api_key
 
 
+def _baseline_root(options: GateOptions) -> Path:
+    env = os.environ.get("LOADLINE_BASELINE_DIR")
+    return options.baseline_dir or (Path(env) if env else REPO_ROOT / "reports" / "baselines")
+
+
+def _baseline(options: GateOptions) -> Path | None:
+    """The baseline file to compare with, found before any load is sent."""
+    if options.baseline is None:
+        return None
+    try:
+        return resolve_baseline(options.baseline, options.stack, _baseline_root(options))
+    except BaselineError as exc:
+        raise GateError(str(exc)) from None
+
+
 def _local_prometheus(options: GateOptions, host: str) -> str | None:
     """The local environment's Prometheus, when the host is that environment's API."""
     state = read_state(workdir(options.local_dir))
@@ -129,7 +152,9 @@ def resolve(options: GateOptions) -> GateRun:
                       duration_s=duration_s, allow_remote=options.allow_remote,
                       workers=default_workers() if options.workers is None else options.workers,
                       prometheus_url=options.prometheus or _local_prometheus(options, host),
-                      server_evidence=options.server_evidence, cache_hit_ratio=options.cache_hit_ratio)
+                      server_evidence=options.server_evidence, cache_hit_ratio=options.cache_hit_ratio,
+                      baseline_path=_baseline(options), save_baseline_to=_baseline_root(options)
+                      if options.save_baseline else None, abort_on_fail=options.abort_on_fail)
     except PlanError as exc:
         raise GateError(f"load: {exc}") from None
     wd = workdir(options.local_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from loadline.gate.baseline import table_markdown
 from loadline.gate.summary import alerts_line, load_line, server_line
 from loadline.gate.verdict import Verdict
 
@@ -23,6 +24,7 @@ def verdict_markdown(verdict: Verdict) -> str:
         f"error ratio ≤ {t.max_error_ratio:g}",
         *([f"Load: {load_line(verdict)}"] if verdict.load is not None else []),
         *([f"Server (Prometheus): {server_line(verdict)}"] if verdict.server is not None else []),
+        *(["", *table_markdown(verdict.baseline)] if verdict.baseline is not None else []),
         "",
         "| endpoint | requests | failures | p50 ms | p95 ms | p99 ms | rps |",
         "|---|---:|---:|---:|---:|---:|---:|",

@@ -28,6 +28,9 @@ from loadline.faults.spec import FaultSpec
 from loadline.gate import arrival, evidence
 from loadline.gate.alerts import AlertReceiver, ReceiverError, alerts_report
 from loadline.gate.arrival import ArrivalPlan, GeneratorReport, PlanError
+from loadline.gate.baseline import BaselineError, Samples, add_to_html_report, compare
+from loadline.gate.baseline import read as read_baseline
+from loadline.gate.baseline import save as save_baseline
 from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, decide
 from loadline.gate.evidence import ServerTargets, Window
 from loadline.gate.fault_report import FaultReport, fault_report, steady_errors
@@ -82,6 +85,11 @@ class GateRun:
     server_evidence: bool = True
     # The cache hit ratio the server must show; None: the profile's slo.cacheHitRatio.
     cache_hit_ratio: float | None = None
+    # A baseline file to compare with (resolved beforehand), and where to keep this run as one.
+    baseline_path: Path | None = None
+    save_baseline_to: Path | None = None
+    # Stop early once a target is clearly lost (10x its limit for 10 s), like k6's abortOnFail.
+    abort_on_fail: bool = False
     plan: ArrivalPlan = field(init=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +132,8 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
     env = {**os.environ,
            "LOADLINE_STAGES": json.dumps(run.stage_list),
            "LOADLINE_PACING": str(run.plan.per_user_rps or ""),
+           "LOADLINE_ABORT": json.dumps({"max_error_ratio": run.targets.max_error_ratio,
+                                         "p95_ms": run.targets.p95_ms}) if run.abort_on_fail else "",
            "LOADLINE_API_KEY": run.api_key,
            "LOADLINE_SEED_FILE": str(seed_file),
            "LOADLINE_STATS_OUT": str(stats_file),
@@ -204,9 +214,12 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     alerts = None
     if receiver is not None and load_start is not None:
         alerts = alerts_report(receiver.notifications, receiver=receiver.url, load_start=load_start)
-    generator = GeneratorReport(**raw["generator"])
+    # What the users were due comes from the master's count of running users each second:
+    # a worker's own count can miss users stopped after its last report.
+    generator = GeneratorReport(**{**raw["generator"], "due_iterations": arrival.due_from_history(
+        raw.get("history", []), run.plan.per_user_rps)})
     not_offered = arrival.keep_up(run.plan, stats.total.requests, generator)
-    if not_offered:
+    if not_offered and not raw.get("aborted"):
         raise GateError(f"{not_offered}. This run did not happen: no verdict is written "
                         f"(statistics in {stats_file})")
     fault = _fault_report(run, injections, load_start, raw) if run.faults else None
@@ -218,12 +231,32 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     shortfall = arrival.shortfall_failure(run.plan, stats.total.requests, generator)
     if shortfall:
         decision = Decision(False, [*decision.failures, shortfall])
+    aborted = raw.get("aborted")
+    if aborted:
+        decision = Decision(False, [f"aborted at {aborted['at_s']:g} s (--abort-on-fail): {aborted['reason']}; "
+                                    "the verdict covers the run so far", *decision.failures])
     server = _server(run, window, console)
+    samples = Samples.from_stats(raw)
+    compared = None
+    if run.baseline_path is not None:
+        try:
+            compared = compare(read_baseline(run.baseline_path), p95_ms=stats.total.p95_ms, rps=stats.total.rps,
+                               samples=samples, max_regression_percent=run.profile.slo.max_regression_percent)
+        except BaselineError as exc:
+            raise GateError(str(exc)) from None
     verdict = Verdict.build(stack=run.stack, host=run.host, targets=run.targets, stats=stats,
                             decision=decision, fault=fault, alerts=alerts,
                             error_details=_error_details(raw, decision.passed and (fault is None or fault.passed)),
-                            load=load_result(run, stats.total.requests, generator), server=server)
+                            load=load_result(run, stats.total.requests, generator), server=server,
+                            baseline=compared)
     verdict.write(run.report_dir / "verdict.json")
+    if compared is not None:
+        add_to_html_report(run.report_dir / "report.html", compared)
+    if run.save_baseline_to is not None:
+        try:
+            console.print(f"baseline saved: {save_baseline(verdict, samples, run.save_baseline_to)}")
+        except BaselineError as exc:
+            console.print(f"[yellow]{exc}[/]")
     if raw.get("history"):
         plot_history(raw["history"], run.report_dir / "latency.png", verdict)
     return verdict

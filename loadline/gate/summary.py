@@ -29,6 +29,21 @@ def server_line(verdict: Verdict) -> str:
             f"alerts fired: {alerts}")
 
 
+def print_baseline(console: Console, verdict: Verdict) -> None:
+    b = verdict.baseline
+    assert b is not None
+    table = Table(title=f"against the baseline of {b.saved_at} (beyond {b.max_regression_percent:g}% "
+                        f"and Mann-Whitney U p < {b.alpha:g})")
+    for col in ("metric", "baseline", "this run", "change", "p", "regressed"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for r in b.rows:
+        change = "-" if r.change_percent is None else f"{r.change_percent:+g}%"
+        p = "-" if r.p_value is None else f"{r.p_value:.2g}"
+        table.add_row(r.metric, f"{r.baseline:g}", f"{r.current:g}", change, p,
+                      "[bold red]yes[/]" if r.regressed else "no")
+    console.print(table)
+
+
 def load_line(verdict: Verdict) -> str:
     """Offered next to achieved, one line (the terminal's and the Markdown's)."""
     lo = verdict.load
@@ -72,6 +87,8 @@ def print_summary(console: Console, verdict: Verdict) -> None:
                 routes.add_row(escape(name), f"{r.requests:g}", f"{r.http_5xx:g}", _num(r.p95_ms), _num(r.p99_ms))
             console.print(routes)
         console.print(f"server: {escape(server_line(verdict))}")
+    if verdict.baseline is not None:
+        print_baseline(console, verdict)
     if verdict.passed:
         console.print("[bold green]PASSED[/]: every target met")
     else:

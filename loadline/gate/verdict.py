@@ -143,6 +143,27 @@ class ServerResult(Section):
     failures: list[str] = Field(default_factory=list, description="the server-side targets missed")
 
 
+class BaselineRow(Section):
+    metric: Literal["p95_ms", "rps"]
+    baseline: Number
+    current: Number
+    change_percent: Number | None = Field(description="(current - baseline) / baseline x 100")
+    p_value: Number | None = Field(
+        description="one-sided Mann-Whitney U: latencies larger, or per-second throughput smaller, than the baseline's")
+    regressed: bool = Field(description="worse beyond max_regression_percent and p < alpha")
+
+
+class BaselineResult(Section):
+    """This run against a saved baseline (--baseline)."""
+
+    path: str
+    saved_at: str
+    alpha: Number
+    max_regression_percent: Number
+    rows: list[BaselineRow]
+    failures: list[str]
+
+
 class Verdict(Section):
     """What `loadline loadtest` decided, and from what."""
 
@@ -168,19 +189,22 @@ class Verdict(Section):
     load: LoadResult | None = Field(None, description="offered and achieved load; null in verdicts written before it")
     server: ServerResult | None = Field(
         None, description="the server's own evidence (Prometheus); null in verdicts written before it")
+    baseline: BaselineResult | None = Field(None, description="the comparison with --baseline; null without")
 
     @classmethod
     def build(cls, *, stack: str, host: str, targets: Targets, stats: RunStats,
               decision: Decision, error_details: list[str] | None = None,
               fault: FaultReport | None = None, alerts: AlertsReport | None = None,
-              load: LoadResult | None = None, server: ServerResult | None = None) -> Verdict:
+              load: LoadResult | None = None, server: ServerResult | None = None,
+              baseline: BaselineResult | None = None) -> Verdict:
         fault_failures = fault.failures if fault is not None else []
-        server_failures = server.failures if server is not None else []
+        server_failures = [*(server.failures if server is not None else []),
+                           *(baseline.failures if baseline is not None else [])]
         return cls(stack=stack, host=host, passed=decision.passed and not fault_failures and not server_failures,
                    targets=TargetsResult.of(targets), measured=Measured.of(stats.total),
                    per_endpoint={n: EndpointResult.of(e) for n, e in sorted(stats.endpoints.items())},
                    failures=[*decision.failures, *fault_failures, *server_failures, *(error_details or [])],
-                   fault=fault, alerts=alerts, load=load, server=server)
+                   fault=fault, alerts=alerts, load=load, server=server, baseline=baseline)
 
     @property
     def exit_code(self) -> int:

@@ -41,6 +41,8 @@ def run(*args, tmp_path):
     (["--stack", "local", "--rps", "50000", "--workers", "1", "--host", "http://127.0.0.1:1", "--api-key", "k"],
      "load: 10000 users need at least 10 load generator processes"),
     (["--stack", "local", "--users", "2", "--host", "http://127.0.0.1:1", "--api-key", "k"], "load: too few users"),
+    (["--stack", "local", "--baseline", "/nonexistent/b.json", "--host", "http://127.0.0.1:1", "--api-key", "k"],
+     "--baseline: /nonexistent/b.json is not a file"),
 ])
 def test_cannot_run_exits_2(args, message, tmp_path):
     res = run(*args, tmp_path=tmp_path)

@@ -83,6 +83,13 @@ def test_the_users_real_schedule_is_what_was_offered():
     assert "sent 40 of the 50 rps its users were due (80%" in keep_up(p, 400, behind)
 
 
+def test_due_iterations_follow_the_users_that_ran():
+    # No user in the first second, 10 for two seconds, 20 for one: at 5/s each, 200 due.
+    history = [{"t": 1.0, "users": 0}, {"t": 2.0, "users": 10}, {"t": 3.0, "users": 10}, {"t": 4.0, "users": 20}]
+    assert arrival.due_from_history(history, 5.0) == 200.0
+    assert arrival.due_from_history(history, None) == 0.0
+
+
 def test_a_cpu_warning_means_the_run_did_not_happen():
     p = _steady()
     hot = GeneratorReport(cpu_warning=True, iterations=1000, late_iterations=0)

@@ -26,7 +26,7 @@ from tests.verdict_schema import assert_valid_verdict
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
 VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault",
-                "alerts", "load", "server"}
+                "alerts", "load", "server", "baseline"}
 LOAD_KEYS = {"model", "target_rps", "offered_rps", "achieved_rps", "users", "per_user_rps", "duration_s",
              "workers", "generator_cpu_warning", "late_ratio"}
 MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests", "failures"}
@@ -121,6 +121,40 @@ def test_unreachable_prometheus_fails_the_run_and_says_so(local_env, tmp_path):
     verdict = json.loads((tmp_path / "verdict.json").read_text())
     assert verdict["server"]["available"] is False and "unreachable" in verdict["server"]["reason"]
     assert any(f.startswith("server: no evidence") for f in verdict["failures"])
+
+
+def test_a_saved_baseline_is_compared_with_the_next_run(local_env, tmp_path, monkeypatch):
+    # Whether this pair regresses depends on the machine; the plumbing does not.
+    env_dir = tmp_path / "baselines"
+    monkeypatch.setenv("LOADLINE_BASELINE_DIR", str(env_dir))
+    first = gate(local_env, tmp_path / "first", *UNMISSABLE, "--save-baseline")
+    assert first.returncode == 0, first.stdout + first.stderr
+    saved = list((env_dir / "local").glob("baseline-*.json"))
+    assert len(saved) == 1 and "baseline saved:" in first.stdout
+    second = gate(local_env, tmp_path / "second", *UNMISSABLE, "--baseline", "last")
+    assert second.returncode in (0, 1), second.stdout + second.stderr
+    verdict = json.loads((tmp_path / "second" / "verdict.json").read_text())
+    assert_valid_verdict(verdict)
+    b = verdict["baseline"]
+    assert b["path"] == str(saved[0]) and [r["metric"] for r in b["rows"]] == ["p95_ms", "rps"]
+    assert all(r["p_value"] is not None for r in b["rows"])
+    assert second.returncode == (0 if verdict["passed"] else 1)
+    assert "against the baseline" in second.stdout
+    assert 'id="loadline-baseline"' in (tmp_path / "second" / "report.html").read_text()
+
+
+def test_abort_on_fail_stops_a_lost_run_early_with_the_verdict_so_far(local_env, tmp_path):
+    state, wd = local_env
+    res = subprocess.run([LOADLINE, "loadtest", "--stack", "local", "--duration", "90s", "--report", str(tmp_path),
+                          *MODEST, "--min-rps", "0", "--p95-ms", "0.001", "--abort-on-fail"],
+                         capture_output=True, text=True, timeout=180,
+                         env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})
+    assert res.returncode == 1, res.stdout + res.stderr
+    verdict = json.loads((tmp_path / "verdict.json").read_text())
+    assert verdict["failures"][0].startswith("aborted at ") and "--abort-on-fail" in verdict["failures"][0]
+    aborted_at = float(verdict["failures"][0].split()[2])
+    assert aborted_at < 60  # stopped early, not at the end of the 90 s run
+    assert verdict["measured"]["requests"] > 0
 
 
 def test_wrong_api_key_cannot_run(local_env, tmp_path):

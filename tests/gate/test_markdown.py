@@ -21,6 +21,7 @@ VERDICT = {
                "error_5xx_ratio": None, "cache_hit_ratio": None, "cache_hit_ratio_target": None,
                "cache_lookups": None, "pool_saturation_max": None, "pool_saturation_mean": None,
                "per_route": {}, "alerts_fired": [], "failures": []},
+    "baseline": None,
 }
 
 

@@ -34,7 +34,7 @@ def test_verdict_json_keeps_its_keys_and_values(tmp_path):
     path = build().write(tmp_path / "verdict.json")
     data = json.loads(path.read_text())
     assert list(data) == ["schemaVersion", "stack", "host", "passed", "targets", "measured",
-                          "per_endpoint", "failures", "fault", "alerts", "load", "server"]
+                          "per_endpoint", "failures", "fault", "alerts", "load", "server", "baseline"]
     assert data["load"] is None  # built without a load section
     assert data["schemaVersion"] == 1
     assert data["targets"] == {"p95_ms": 25.0, "min_rps": 10.0, "max_error_ratio": 0.01, "p99_ms": None}
