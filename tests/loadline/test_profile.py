@@ -80,6 +80,12 @@ def test_prod_promises_production_rate_by_arrival_rate():
     assert prod.slo.cache_hit_ratio >= 0.8
 
 
+def test_the_local_profile_offers_production_rate_at_a_tight_p95():
+    local = load_profile("local")
+    assert local.load.rps >= 1000 and local.load.users is None and local.slo.min_rps >= 1000
+    assert local.slo.p95_ms <= 50 and local.slo.cache_hit_ratio >= 0.8
+
+
 def test_several_problems_are_reported_together():
     data = copy.deepcopy(_raw("prod"))
     data["api"]["workers"] = 0
