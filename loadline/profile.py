@@ -324,6 +324,16 @@ class Slo(_Model):
     max_regression_percent: float = Field(
         20, gt=0, le=1000, description="p95 or throughput change against a baseline that fails the gate")
 
+    @field_validator("availability")
+    @classmethod
+    def _burnable(cls, v: float) -> float:
+        # The fastest burn-rate page fires at 14.4x the error budget; with a budget above
+        # 1/14.4 that would need more than 100% errors, so the page could never fire.
+        if (1 - v) * 14.4 >= 1:
+            raise ValueError(f"{v} leaves an error budget of {1 - v:.3g}; the 14.4x burn-rate page "
+                             "needs a budget under 1/14.4, so use at least 0.931")
+        return v
+
     @model_validator(mode="after")
     def _order(self) -> Slo:
         if self.p99_ms is not None and self.p99_ms < self.p95_ms:

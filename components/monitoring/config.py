@@ -11,11 +11,11 @@ Every alert carries an `slo` label naming the profile target it guards
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
+from components.monitoring.slo_burn import API_JOB, burn_rate_group
 from loadline.profile import Profile
 
-API_JOB = "loadline-api"
 REDIS_JOB = "redis"
 POSTGRES_JOB = "postgres"
 KSM_JOB = "kube-state-metrics"
@@ -24,16 +24,6 @@ HPA_NAME = "loadline-api"
 _REQ = f'http_request_duration_seconds_count{{job="{API_JOB}"}}'
 _BUCKET = f'http_request_duration_seconds_bucket{{job="{API_JOB}"}}'
 _ERR = f'http_request_duration_seconds_count{{job="{API_JOB}",status=~"5.."}}'
-
-# Multi-window burn rates from the Google SRE workbook: a fast burn pages, a slow burn tickets.
-# One multiwindow burn-rate alert: `factor` times the error budget over both windows.
-BurnRate = TypedDict("BurnRate", {"name": str, "long": str, "short": str, "factor": float,
-                                  "for": str, "severity": str})
-BURN_RATES: tuple[BurnRate, ...] = (
-    {"name": "Fast", "long": "1h", "short": "5m", "factor": 14.4, "for": "2m", "severity": "page"},
-    {"name": "Slow", "long": "6h", "short": "30m", "factor": 6.0, "for": "15m", "severity": "ticket"},
-)
-
 
 def _num(value: float) -> str:
     """A threshold as PromQL text without float noise (0.1 not 0.1000000000000000055)."""
@@ -53,8 +43,9 @@ def alert_rules(profile: Profile) -> dict[str, Any]:
     """A Prometheus rule file `{"groups": [...]}` whose thresholds come from `profile.slo`."""
     return {"groups": [
         {"name": "loadline-slo", "rules": [*_latency_rules(profile), _error_ratio_rule(profile),
-                                           *_burn_rate_rules(profile), _throughput_rule(profile)]},
+                                           _throughput_rule(profile)]},
         {"name": "loadline-dependencies", "rules": _dependency_rules(profile)},
+        burn_rate_group(profile),
     ]}
 
 
@@ -89,27 +80,6 @@ def _error_ratio_rule(profile: Profile) -> dict[str, Any]:
             "description": f"Share of 5xx responses over 5m exceeds the {env} maximum error ratio of {_num(slo.max_error_ratio)}.",
         },
     }
-
-
-def _burn_rate_rules(profile: Profile) -> list[dict[str, Any]]:
-    slo = profile.slo
-    budget = 1 - slo.availability
-    rules = []
-    for burn in BURN_RATES:
-        threshold = _num(burn["factor"] * budget)
-        rules.append({
-            "alert": f"LoadlineApiAvailabilityBurnRate{burn['name']}",
-            "expr": (f"({_error_ratio(burn['long'])}) > {threshold}"
-                     f" and ({_error_ratio(burn['short'])}) > {threshold}"),
-            "for": burn["for"],
-            "labels": {"environment": profile.environment, "severity": burn["severity"], "slo": "availability"},
-            "annotations": {
-                "summary": f"Error budget of {_num(slo.availability)} availability burning {_num(burn['factor'])}x too fast",
-                "description": (f"5xx ratio over {burn['long']} and {burn['short']} is above {threshold} "
-                                f"({_num(burn['factor'])} x the {_num(budget)} error budget)."),
-            },
-        })
-    return rules
 
 
 def _throughput_rule(profile: Profile) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def register(app: typer.Typer) -> None:
         if result.prometheus_config is not None:
             typer.echo("valid: promtool check config (prometheus.yml and its rule file)")
         if result.rule_tests is not None:
+            burn = sum(len(f["tests"]) for f in (result.burn_rate_tests or {}).values())
             typer.echo(f"valid: promtool check rules; promtool test rules "
-                       f"({len(result.rule_tests['tests'])} rule test groups)")
+                       f"({len(result.rule_tests['tests'])} rule test groups, {burn} burn-rate test groups)")
         if result.alertmanager_config is not None:
             typer.echo("valid: amtool check-config (alertmanager.yml)")

@@ -67,6 +67,8 @@ class RenderResult:
     outputs: dict[str, Any]
     rule_tests: dict[str, Any] | None = None
     """promtool unit tests for the rules (generated from the same profile)."""
+    burn_rate_tests: dict[str, dict[str, Any]] | None = None
+    """File name -> promtool tests for the burn-rate alerts, one file per window pair."""
     operator_rules: dict[str, Any] | None = None
     """Operator mode: the rule groups of the PrometheusRule object."""
     alertmanager_config: dict[str, Any] | None = None
@@ -89,6 +91,8 @@ class RenderResult:
             out["prometheus/rules.yml"] = rules
             if self.rule_tests is not None:
                 out["prometheus/rules_test.yml"] = self.rule_tests
+            for name, tests in (self.burn_rate_tests or {}).items():
+                out[f"prometheus/{name}"] = tests
         if self.alertmanager_config is not None:
             out["prometheus/alertmanager.yml"] = self.alertmanager_config
         return out
@@ -183,6 +187,7 @@ def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 
         if manifest["kind"] == "PrometheusRule":
             operator_rules = manifest["spec"]
     from components.monitoring.alertmanager import alertmanager_config
+    from loadline.render.burn_rate_tests import burn_rate_tests
     from loadline.render.rule_tests import rule_tests
 
     env_outputs: dict[str, Any] = next((v for urn, v in data["outputs"].items()
@@ -191,6 +196,7 @@ def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 
         stack=stack, profile=profile, resources=resources, manifests=manifests,
         prometheus_config=prom_config, alert_rules=alert, outputs=clean(env_outputs),
         rule_tests=rule_tests(profile, "rules.yml") if (alert or operator_rules) else None,
+        burn_rate_tests=burn_rate_tests(profile, "rules.yml") if (alert or operator_rules) else None,
         operator_rules=operator_rules,
         alertmanager_config=alertmanager_config(profile) if (alert or operator_rules) else None,
     )

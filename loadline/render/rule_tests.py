@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from components.monitoring.config import API_JOB, BURN_RATES, HPA_NAME, POSTGRES_JOB, REDIS_JOB, _num, alert_rules
+from components.monitoring.config import API_JOB, HPA_NAME, POSTGRES_JOB, REDIS_JOB, _num, alert_rules
 from loadline.profile import Profile
 
 _PER_MIN = 10000  # requests per minute in synthetic series: large enough for integer error counts
@@ -21,7 +21,7 @@ _PER_MIN = 10000  # requests per minute in synthetic series: large enough for in
 def _rule(rules: dict[str, Any], alert: str) -> dict[str, Any]:
     for group in rules["groups"]:
         for rule in group["rules"]:
-            if rule["alert"] == alert:
+            if rule.get("alert") == alert:
                 return rule
     raise KeyError(alert)
 
@@ -61,10 +61,6 @@ def _traffic(errors_per_min: float, minutes: int, total_per_min: float = _PER_MI
     ]
 
 
-def _minutes(window: str) -> int:
-    return int(window[:-1]) * (60 if window.endswith("h") else 1)
-
-
 def _case(series: list[dict[str, str]], eval_time: str, alert: str, expected: list[dict[str, Any]]) -> dict[str, Any]:
     return {"interval": "1m", "input_series": series,
             "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": expected}]}
@@ -74,7 +70,7 @@ def rule_tests(profile: Profile, rule_file: str = "rules.yml") -> dict[str, Any]
     """A promtool test file for the rules of `profile`, reading them from `rule_file`."""
     rules = alert_rules(profile)
     tests = [*_latency_tests(profile, rules), *_error_ratio_tests(profile, rules),
-             *_burn_rate_tests(profile, rules), *_throughput_tests(profile, rules),
+             *_throughput_tests(profile, rules),
              *_dependency_tests(profile, rules), *_hpa_tests(profile, rules)]
     return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
 
@@ -99,27 +95,6 @@ def _error_ratio_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str
     within = math.floor(_PER_MIN * ratio / 2)
     return [_case(_traffic(breach, 20), "15m", "LoadlineApiErrorRatioHigh", _expect(rule)),
             _case(_traffic(within, 20), "15m", "LoadlineApiErrorRatioHigh", [])]
-
-
-def _burn_rate_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
-    budget = 1 - profile.slo.availability
-    tests = []
-    for burn in BURN_RATES:
-        alert = f"LoadlineApiAvailabilityBurnRate{burn['name']}"
-        rule = _rule(rules, alert)
-        long_min = _minutes(burn["long"])
-        minutes = long_min + 20
-        eval_time = f"{long_min + 15}m"
-        threshold = burn["factor"] * budget
-        fast_errors = min(_PER_MIN, math.ceil(_PER_MIN * threshold * 2))
-        tests.append(_case(_traffic(fast_errors, minutes), eval_time, alert, _expect(rule)))
-        tests.append(_case(_traffic(math.floor(_PER_MIN * threshold / 2), minutes), eval_time, alert, []))
-        # Burned over the long window but recovered in the short one: the AND must hold it back.
-        stop = long_min
-        recovered = f"0+{fast_errors}x{stop} {fast_errors * stop}+0x{minutes - stop}"
-        tests.append(_case(_traffic(fast_errors, minutes, error_values=recovered),
-                           f"{stop + _minutes(burn['short']) + 5}m", alert, []))
-    return tests
 
 
 def _throughput_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:

@@ -160,8 +160,9 @@ def validate_prometheus(result: RenderResult) -> list[Problem]:
         # check config also checks every rule file it references.
         runs.append((["check", "config", "prometheus.yml"], "prometheus/prometheus.yml"))
     runs.append((["check", "rules", "rules.yml"], "prometheus/rules.yml"))
-    if "prometheus/rules_test.yml" in files:
-        runs.append((["test", "rules", "rules_test.yml"], "prometheus/rules_test.yml"))
+    # One promtool per test file: the burn-rate files are the slowest and run side by side.
+    for rel in sorted(rel for rel in files if rel.endswith("_test.yml")):
+        runs.append((["test", "rules", Path(rel).name], rel))
     with tempfile.TemporaryDirectory(prefix="loadline-promtool-") as tmp:
         root = Path(tmp)
         for rel, content in files.items():

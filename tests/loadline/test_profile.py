@@ -50,6 +50,7 @@ def test_prod_profile_sizes_and_promises():
         (lambda d: d["api"]["resources"]["limits"].update(memory="lots"), "api.resources.limits.memory", "memory quantity"),
         (lambda d: d["load"].update(duration="ten minutes"), "load.duration", "not a duration"),
         (lambda d: d["slo"].update(p99Ms=10), "slo", "p99Ms \\(10.0\\) must be >= p95Ms"),
+        (lambda d: d["slo"].update(availability=0.93), "slo.availability", "14.4x burn-rate page .* at least 0.931"),
         (lambda d: d["postgres"].update(mode="external"), "postgres", "externalUrlSecret"),
         (lambda d: d["monitoring"].update(mode="operator"), "monitoring", "operatorRelease"),
         (lambda d: d.pop("slo"), "slo", "required key is missing"),

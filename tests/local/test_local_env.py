@@ -55,7 +55,7 @@ def test_up_status_down(wd):
     rules = requests.get(f"{state['prometheus_url']}/api/v1/rules", timeout=5).json()["data"]["groups"]
     expected = prom.alert_rules(load_profile("local"))["groups"]
     assert sorted(r["name"] for g in rules for r in g["rules"]) == \
-        sorted(r["alert"] for g in expected for r in g["rules"])
+        sorted(r.get("alert") or r["record"] for g in expected for r in g["rules"])
     assert processes_of(wd)
     # Prometheus sends its alerts to the local Alertmanager, which is ready.
     am_url = state["components"]["alertmanager"]["url"]
@@ -67,7 +67,7 @@ def test_up_status_down(wd):
     prom_url = state["prometheus_url"]
     assert _eventually(prom_url, 'redis_up{job="redis"} == 1')
     assert _eventually(prom_url, 'pg_up{job="postgres"} == 1')
-    redis_down = next(r["expr"] for g in expected for r in g["rules"] if r["alert"] == "LoadlineRedisDown")
+    redis_down = next(r["expr"] for g in expected for r in g["rules"] if r.get("alert") == "LoadlineRedisDown")
     assert not _query(prom_url, redis_down)
     stop_all(wd / "redis")
     assert _eventually(prom_url, redis_down), "redis_up never reported the stopped Redis"

@@ -31,7 +31,10 @@ def test_stack_is_strictly_valid_and_passes_promtool(rendered):
     problems = validate(rendered)
     assert problems == [], "\n".join(map(str, problems))
     assert rendered.prometheus_config is not None and rendered.alert_rules is not None
-    assert len(rendered.rule_tests["tests"]) >= 15
+    assert len(rendered.rule_tests["tests"]) >= 12
+    burn = rendered.burn_rate_tests
+    assert sorted(burn) == [f"burn_rate_{w}_test.yml" for w in ("1d", "1h", "3d", "6h")]
+    assert all(len(f["tests"]) == 4 for f in burn.values())
 
 
 def test_alertmanager_config_routes_pages_and_passes_amtool(rendered):
