@@ -62,6 +62,9 @@ class Sli:
     """Recording-rule stem; `<record>:ratio_rate<window>` is the bad-event ratio."""
     objective: float
     what: str
+    """The bad event, in words."""
+    title: str
+    """A short name for dashboards."""
 
     @property
     def budget(self) -> float:
@@ -115,9 +118,9 @@ def slis(profile: Profile) -> list[Sli]:
     slo = profile.slo
     return [
         Sli("availability", "LoadlineApiAvailability", "loadline:api_errors", slo.availability,
-            "5xx share"),
+            "5xx share", "availability (5xx)"),
         Sli("p95_ms", "LoadlineApiLatency", "loadline:api_slow_requests", LATENCY_OBJECTIVE,
-            f"share of requests slower than {num(slo.p95_ms)} ms"),
+            f"share of requests slower than {num(slo.p95_ms)} ms", f"latency (slower than {num(slo.p95_ms)} ms)"),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Strict validation of a render: Kubernetes schemas, promtool and amtool.
+"""Strict validation of a render: Kubernetes schemas, promtool, amtool, and the metrics each query reads.
 
 Every problem names the object (kind/namespace/name or file) and the field.
 """
@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 
 from loadline.profile import STACKS_DIR, load_profile
 from loadline.render import RenderResult, render_stack
+from loadline.render.queries import query_problems
 
 PROMTOOL = "promtool"
 PROMTOOL_TIMEOUT_S = 120
@@ -188,12 +189,18 @@ def validate_alertmanager(result: RenderResult) -> list[Problem]:
     return [Problem("prometheus/alertmanager.yml", "amtool check-config failed:\n    " + "\n    ".join(output[-40:]))]
 
 
+def validate_queries(result: RenderResult) -> list[Problem]:
+    """Dashboard panels and rules: valid PromQL that reads only series something produces."""
+    rules = result.alert_rules or result.operator_rules
+    return [Problem(where, message) for where, message in query_problems(result.manifests, rules)]
+
+
 def validate(result: RenderResult) -> list[Problem]:
-    """Schema problems, then promtool's and amtool's; promtool runs while the schemas are checked."""
+    """Schema problems, then promtool's, amtool's and the queries'; promtool runs while the schemas are checked."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="promtool") as pool:
         prometheus = pool.submit(validate_prometheus, result)
         problems = validate_manifests(result.manifests, result.profile.kubernetes_version)
-        return problems + prometheus.result() + validate_alertmanager(result)
+        return problems + prometheus.result() + validate_alertmanager(result) + validate_queries(result)
 
 
 def render_and_validate(stack: str, *, stacks_dir: Path = STACKS_DIR,

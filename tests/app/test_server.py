@@ -112,3 +112,20 @@ def test_gauges_of_a_dead_worker_are_dropped(tmp_path, monkeypatch):
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
     assert b"db_pool_connections_max 10.0" not in generate_latest(registry)
+
+
+def test_the_production_server_exposes_every_metric_the_dashboards_and_rules_read(server):
+    # components/monitoring/catalog.py is what render's query check trusts; this scrape keeps it honest.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from components.monitoring.catalog import SERVICE
+    from tests.app.conftest import EVENT
+
+    _, base, _ = server
+    created = requests.post(f"{base}/v1/events", json=EVENT, headers={"X-API-Key": API_KEY}, timeout=10)
+    assert created.status_code == 201, created.text
+    for _ in range(2):  # a cache miss, then a hit
+        assert requests.get(f"{base}/v1/events/{created.json()['id']}", timeout=10).status_code == 200
+    text = requests.get(f"{base}/metrics", timeout=10).text
+    exposed = {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+    assert sorted(SERVICE - exposed) == []

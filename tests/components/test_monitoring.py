@@ -110,12 +110,27 @@ def test_grafana_datasource_and_dashboard(build):
     ds = yaml.safe_load(maps["loadline-monitoring-grafana-datasources"]["datasources.yaml"])["datasources"][0]
     assert ds["url"] == "http://loadline-monitoring-prometheus.loadline-prod.svc.cluster.local:9090"
     board = json.loads(maps["loadline-monitoring-grafana-dashboards"]["loadline.json"])
-    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    targets = [t for p in board["panels"] for t in p.get("targets", [])]
+    exprs = " ".join(t["expr"] for t in targets)
     for metric in ("http_request_duration_seconds_count", "http_request_duration_seconds_bucket",
-                   'cache_requests_total{result="hit"}', "db_pool_connections_in_use", "db_pool_connections_max",
-                   "kube_horizontalpodautoscaler_status_current_replicas", "degraded_requests_total"):
+                   'cache_requests_total{job="loadline-api",result="hit"}', "db_pool_connections_in_use",
+                   "db_pool_connections_max", "kube_horizontalpodautoscaler_status_current_replicas",
+                   "degraded_requests_total", "redis_breaker_state", "loadline:slo_error_budget:remaining_ratio"):
         assert metric in exprs
-    assert {f"p{q}" for q in (50, 95, 99)} <= {t["legendFormat"] for p in board["panels"] for t in p["targets"]}
+    assert {f"p{q}" for q in (50, 95, 99)} <= {t["legendFormat"] for t in targets}
+    assert all(t["datasource"]["uid"] == ds["uid"] for t in targets)
+    assert board["uid"] == "loadline-prod" and board["editable"] is False
+    panels = {p["title"]: p for p in board["panels"]}
+    assert [p["title"] for p in board["panels"] if p["type"] == "row"] == [
+        "Service level", "Traffic", "Cache and Redis", "Capacity and dependencies"]
+    assert len({p["id"] for p in board["panels"]}) == len(board["panels"])
+    breaker = panels["Redis circuit breaker"]["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    assert {k: v["text"] for k, v in breaker.items()} == {"0": "closed", "1": "half-open", "2": "open"}
+    # The SLO lines: Grafana reads threshold steps in ascending order.
+    latency = panels["Latency p50 / p95 / p99"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in latency] == [None, 0.1]
+    burn = panels["Burn rate: availability (5xx)"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in burn] == [None, 1, 3, 6, 14.4]
     admin = rec.one("core/v1:Secret", "loadline-monitoring-grafana-admin")
     assert "4dabf18193072939515e22adb298388d" in admin.raw["stringData"]
 

@@ -13,11 +13,14 @@ import pytest
 import requests
 import yaml
 
+from components.monitoring import catalog
+from components.monitoring.dashboard import dashboard
 from loadline.local import env, exporters, processes
 from loadline.local import prometheus as prom
 from loadline.local.state import read_api_key
 from loadline.local.status import NOT_RUNNING, status
 from loadline.profile import load_profile
+from loadline.render.queries import panel_queries
 from loadline.services import stop_all
 from tests.local.helpers import processes_of
 
@@ -69,6 +72,7 @@ def test_up_status_down(wd):
     assert _eventually(prom_url, 'pg_up{job="postgres"} == 1')
     redis_down = next(r["expr"] for g in expected for r in g["rules"] if r.get("alert") == "LoadlineRedisDown")
     assert not _query(prom_url, redis_down)
+    _dashboard_queries_run_on(prom_url, expected)
     stop_all(wd / "redis")
     assert _eventually(prom_url, redis_down), "redis_up never reported the stopped Redis"
 
@@ -87,6 +91,25 @@ def _alertmanagers(prom_url: str, timeout_s: float = 30) -> list[str]:
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.5)
+
+
+def _dashboard_queries_run_on(prom_url: str, rules: list) -> None:
+    """The real Prometheus, scraping the real API and exporters with render's rules, accepts every
+    dashboard query, and the series the catalog promises (recorded ones included) show up."""
+    board = dashboard(load_profile("local"))
+    for title, ref, expr in panel_queries(board):
+        resp = requests.get(f"{prom_url}/api/v1/query", params={"query": expr}, timeout=5)
+        assert resp.status_code == 200 and resp.json()["status"] == "success", (title, ref, expr, resp.text)
+    expected = catalog.SERVICE | catalog.EXPORTERS["redis"] | catalog.EXPORTERS["postgres"] | \
+        catalog.recorded({"groups": rules})
+    deadline = time.monotonic() + 60
+    while True:
+        resp = requests.get(f"{prom_url}/api/v1/label/__name__/values", timeout=5)
+        missing = expected - set(resp.json()["data"])
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert sorted(missing) == []
 
 
 def _query(prom_url: str, expr: str) -> list:
