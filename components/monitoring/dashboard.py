@@ -15,6 +15,8 @@ from typing import Any
 from grafana_foundation_sdk.builders import common as gcommon
 from grafana_foundation_sdk.builders import dashboard as gdash
 from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as gcm
 from grafana_foundation_sdk.models import dashboard as gm
@@ -32,8 +34,9 @@ _BUCKET = f"http_request_duration_seconds_bucket{{{_API}}}"
 _OK, _WARN, _BAD = "green", "orange", "red"
 
 
-def _targets(queries: list[tuple[str, str]], *, instant: bool = False) -> list[prometheus.Dataquery]:
-    out = []
+def _targets(queries: list[tuple[str, str]], *,
+             instant: bool = False) -> list[cogbuilder.Builder[cogvariants.Dataquery]]:
+    out: list[cogbuilder.Builder[cogvariants.Dataquery]] = []
     for i, (expr, legend) in enumerate(queries):
         query = prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(chr(ord("A") + i)).datasource(_DATASOURCE)
         out.append(query.instant() if instant else query.range())
@@ -173,4 +176,5 @@ def build(profile: Profile) -> gm.Dashboard:
 
 def dashboard(profile: Profile) -> dict[str, Any]:
     """The dashboard as the JSON object Grafana provisions."""
-    return json.loads(JSONEncoder(sort_keys=True).encode(build(profile)))
+    board: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(build(profile)))
+    return board

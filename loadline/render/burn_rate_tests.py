@@ -21,8 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.monitoring.slo_burn import (API_JOB, BURN_WINDOWS, BurnWindow, Sli, alert_name, bracket,
-                                            burn_alerts, le, num, slis, threshold)
+from components.monitoring.slo_burn import (
+    API_JOB,
+    BURN_WINDOWS,
+    BurnWindow,
+    Sli,
+    alert_name,
+    bracket,
+    burn_alerts,
+    le,
+    num,
+    slis,
+    threshold,
+)
 from loadline.profile import Profile
 
 _PER_MIN = 100_000  # requests per minute: integer counts even for a 0.1% budget at 0.8x
@@ -155,7 +166,7 @@ def window_tests(profile: Profile, window: BurnWindow) -> dict[str, Any]:
     at = burn + short_m + 2 * step
     assert at < long_m
     total = _shares(profile, lambda s: min(1.0, 1.3 * threshold(s, window) * at / burn))
-    for sli, share in zip(slis(profile), (total.errors, total.slow)):
+    for sli, share in zip(slis(profile), (total.errors, total.slow), strict=True):
         # The long window holds all of it: its share stays over the threshold.
         assert share * burn / at > threshold(sli, window), (sli.slo, window)
     groups.append(_group(_series(profile, total, [(burn, True), (at - burn + step, False)], step), step,

@@ -9,9 +9,10 @@ import pytest
 import yaml
 from component_helpers import make_profile
 
-from loadline.render.burn_rate_tests import burn_rate_tests
 from components.monitoring.config import alert_rules
 from components.monitoring.slo_burn import BURN_WINDOWS, LATENCY_BUCKETS, fast_requests
+from loadline.render.burn_rate_tests import burn_rate_tests
+
 
 def rules_by_name(rules):
     return {r.get("alert") or r["record"] + str(r.get("labels", "")): r for g in rules["groups"] for r in g["rules"]}
