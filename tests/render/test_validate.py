@@ -58,15 +58,20 @@ def test_a_version_without_schemas_is_named():
     assert [str(p) for p in problems] == ["kubernetesVersion: kubernetes-validate has no schemas for Kubernetes 1.99"]
 
 
+BURN_TESTS = [f"prometheus/burn_rate_{w}_test.yml" for w in ("1d", "1h", "3d", "6h")]
+
+
 def test_promtool_problems_come_back_from_every_run_in_order():
     result = render_stack("dev")
     assert validate(result) == []
     result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
     problems = validate(result)
-    assert [p.where for p in problems] == ["prometheus/prometheus.yml", "prometheus/rules.yml",
-                                           "prometheus/rules_test.yml"]
+    assert [p.where for p in problems] == ["prometheus/prometheus.yml", "prometheus/rules.yml", *BURN_TESTS,
+                                           "prometheus/rules_test.yml", "prometheus/rules.yml"]
     assert "promtool check config failed" in problems[0].message
     assert "promtool check rules failed" in problems[1].message
+    # The query check reads the same rule file and names the rule.
+    assert problems[-1].message.startswith("rule LoadlineApiLatencyP95High: not valid PromQL")
 
 
 def test_schema_and_promtool_problems_together():
@@ -76,4 +81,5 @@ def test_schema_and_promtool_problems_together():
     result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
     wheres = [p.where for p in validate(result)]
     assert wheres[0] == object_id(deployment) and wheres[1:] == [
-        "prometheus/prometheus.yml", "prometheus/rules.yml", "prometheus/rules_test.yml"]
+        "prometheus/prometheus.yml", "prometheus/rules.yml", *BURN_TESTS, "prometheus/rules_test.yml",
+        "prometheus/rules.yml"]
