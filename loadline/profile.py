@@ -317,7 +317,7 @@ class Slo(_Model):
     p99_ms: float | None = Field(None, gt=0, le=60000)
     min_rps: float = Field(ge=0)
     max_error_ratio: float = Field(ge=0, le=1)
-    availability: float = Field(gt=0, lt=1, description="e.g. 0.999")
+    availability: float = Field(gt=0, lt=1, description="e.g. 0.999; at least 0.931, or the 14.4x burn-rate page could never fire")
     faults: FaultTargets = Field(default_factory=FaultTargets)
     cache_hit_ratio: float | None = Field(
         None, ge=0, le=1, description="minimum server-side cache hits / lookups during a gate run")
