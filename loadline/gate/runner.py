@@ -240,7 +240,7 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     compared = None
     if run.baseline_path is not None:
         try:
-            compared = compare(read_baseline(run.baseline_path), p95_ms=stats.total.p95_ms, rps=stats.total.rps,
+            compared = compare(read_baseline(run.baseline_path), p95_ms=stats.total.p95_ms, rps=round(stats.total.rps, 2),
                                samples=samples, max_regression_percent=run.profile.slo.max_regression_percent)
         except BaselineError as exc:
             raise GateError(str(exc)) from None
