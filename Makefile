@@ -38,8 +38,9 @@ lint: setup ## ruff (lint rules) and mypy, configured in pyproject.toml; the imp
 	$(BIN)/mypy
 
 # Branch coverage floor (a ratchet): set a little under the figure measured when it was
-# introduced (68.0%, docs/testing.md). Raise it as coverage grows; never lower it to let a change pass.
-COVERAGE_FLOOR ?= 66
+# introduced (84.8% for the whole suite, docs/testing.md). Raise it as coverage grows; never
+# lower it to let a change pass.
+COVERAGE_FLOOR ?= 82
 COVERAGE := --cov --cov-branch --cov-report=term --cov-report=html:reports/coverage --cov-fail-under=$(COVERAGE_FLOOR)
 
 test: setup lint ## set up, lint, then run the whole test suite with branch coverage (fails under COVERAGE_FLOOR)
