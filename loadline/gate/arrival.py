@@ -160,15 +160,22 @@ def offered_requests(plan_: ArrivalPlan, generator: GeneratorReport) -> float | 
     return generator.due_iterations or plan_.offered_requests()
 
 
-def keep_up(plan_: ArrivalPlan, requests: int, generator: GeneratorReport) -> str | None:
+def keep_up(plan_: ArrivalPlan, requests: int, generator: GeneratorReport, *,
+            faulted: bool = False) -> str | None:
     """Why the run did not offer its load (the gate exits 2), or None when it did.
 
     A shortfall with many late iterations is the server's doing (its answers outlasted
     the pacing interval) and is judged as a throughput and latency miss, not refused.
+    In a run with injected faults only the CPU warning counts: a killed worker or a
+    restarting database holds a few users for seconds each, which cuts the requests sent
+    while hardly any iteration is late, so the totals cannot tell that shortfall from a
+    generator that fell behind. The fault section judges those windows instead.
     """
     if generator.cpu_warning:
         return ("the load generator ran out of CPU (Locust's warning above 90 %): its timings "
                 "are not trustworthy; run more worker processes (--workers N) or on a larger machine")
+    if faulted:
+        return None
     # Users that started late offered less: `offered_rps` in the verdict shows it, and the
     # throughput target judges it. What is refused here is a generator that fell behind
     # the schedule of the users it had.

@@ -218,7 +218,7 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
     # a worker's own count can miss users stopped after its last report.
     generator = GeneratorReport(**{**raw["generator"], "due_iterations": arrival.due_from_history(
         raw.get("history", []), run.plan.per_user_rps)})
-    not_offered = arrival.keep_up(run.plan, stats.total.requests, generator)
+    not_offered = arrival.keep_up(run.plan, stats.total.requests, generator, faulted=bool(run.faults))
     if not_offered and not raw.get("aborted"):
         raise GateError(f"{not_offered}. This run did not happen: no verdict is written "
                         f"(statistics in {stats_file})")

@@ -94,3 +94,13 @@ def test_a_cpu_warning_means_the_run_did_not_happen():
     p = _steady()
     hot = GeneratorReport(cpu_warning=True, iterations=1000, late_iterations=0)
     assert "ran out of CPU" in keep_up(p, round(p.offered_requests()), hot)
+
+
+def test_a_fault_run_is_judged_by_its_fault_section_not_by_the_generators_totals():
+    p = _steady()
+    # A killed worker held a few users for seconds: 20% fewer requests, almost nothing late.
+    stalled = GeneratorReport(cpu_warning=False, iterations=400, late_iterations=2, due_iterations=500.0)
+    assert keep_up(p, 400, stalled) is not None
+    assert keep_up(p, 400, stalled, faulted=True) is None
+    hot = GeneratorReport(cpu_warning=True, iterations=400, late_iterations=2, due_iterations=500.0)
+    assert "ran out of CPU" in keep_up(p, 400, hot, faulted=True)
