@@ -39,6 +39,7 @@ from loadline.gate.plot import plot_history
 from loadline.gate.verdict import LoadResult, ServerResult, Verdict
 from loadline.gate.writes import WriteCheckError, acknowledged_ids, lost_in_postgres, lost_via_api
 from loadline.profile import Profile, duration_seconds
+from loadline.services.ports import free_port
 from loadline.subprocesses import terminate
 from loadtests.seed import SeedError, seed
 
@@ -145,7 +146,11 @@ def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
            "--host", run.host, "--csv", str(out / "locust"), "--csv-full-history",
            "--html", str(out / "report.html"), "--only-summary", "--loglevel", "WARNING"]
     if run.workers > 0:
-        cmd += ["--processes", str(run.workers)]
+        # Locust's master binds 5557 unless told otherwise: two gates on one machine (or a
+        # port still held by an earlier run) would then fail. A free loopback port each run.
+        port = free_port()
+        cmd += ["--processes", str(run.workers), "--master-bind-host", "127.0.0.1",
+                "--master-bind-port", str(port), "--master-host", "127.0.0.1", "--master-port", str(port)]
     duration = run.plan.duration_s
     with open(out / "locust.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
