@@ -52,12 +52,14 @@ def output_api_key(outputs: Mapping[str, Any] | None) -> str | None:
 
 
 def run_gate(name: str, host: str, report_dir: Path, *, api_key: str | None = None,
-             allow_remote: bool = False, console: Console | None = None) -> GateOutcome:
-    """Run the gate in the foreground (its progress streams to the terminal)."""
+             allow_remote: bool = False, console: Console | None = None,
+             prometheus: str | None = None) -> GateOutcome:
+    """Run the gate in the foreground (its progress streams to the terminal). `prometheus`:
+    the stack's Prometheus, where the gate reads the server's own evidence."""
     console = console or Console()
     # LOADLINE_API_KEY wins over the stack's output, as it does for `loadline loadtest`.
     options = GateOptions(stack=name, host=host, report=report_dir, allow_remote=allow_remote,
-                          api_key=os.environ.get("LOADLINE_API_KEY") or api_key)
+                          api_key=os.environ.get("LOADLINE_API_KEY") or api_key, prometheus=prometheus)
     try:
         result = judge(options, console)
     except GateError as exc:

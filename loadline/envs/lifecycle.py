@@ -19,7 +19,13 @@ from typing import Any
 
 from rich.console import Console
 
-from loadline.envs.cluster import api_key_from_cluster, parse_service_url, port_forward, require_kubectl
+from loadline.envs.cluster import (
+    ServiceRef,
+    api_key_from_cluster,
+    parse_service_url,
+    port_forward,
+    require_kubectl,
+)
 from loadline.envs.config import ReviewConfig, generate_config, is_generated, write_stack_file
 from loadline.envs.driver import Driver, DriverSettings, policy_pack, workspace_dir
 from loadline.envs.errors import EnvError
@@ -78,6 +84,12 @@ def _printer(console: Console) -> Callable[[str], None]:
     return on_output
 
 
+def _prometheus_ref(outputs: Mapping[str, Any] | None) -> ServiceRef | None:
+    """The stack's Prometheus Service, from its `prometheusUrl` output, when it is cluster-internal."""
+    url = (outputs or {}).get("prometheusUrl") or (outputs or {}).get("prometheus_url")
+    return parse_service_url(url) if isinstance(url, str) else None
+
+
 def _report_dir(name: str) -> Path:
     return REPO_ROOT / "reports" / "envs" / name / _now().strftime("%Y%m%dT%H%M%SZ")
 
@@ -89,6 +101,8 @@ def _record_gate(registry: Registry, record: EnvRecord, host: str, console: Cons
     report = _report_dir(record.name)
     key = os.environ.get("LOADLINE_API_KEY") or output_api_key(outputs)
     ref = parse_service_url(host) if forward else None
+    prometheus = _prometheus_ref(outputs) if ref is not None else None
+    prometheus_url: str | None = None
     console.rule(f"gate: {record.name}")
     try:
         with contextlib.ExitStack() as stack:
@@ -97,8 +111,14 @@ def _record_gate(registry: Registry, record: EnvRecord, host: str, console: Cons
                 host = stack.enter_context(port_forward(ref, kubectl))
                 console.print(f"gate: svc/{ref.service} in {ref.namespace} forwarded to {host}")
                 key = key or api_key_from_cluster(ref.namespace, kubectl)
+                # The server's own evidence comes from the stack's Prometheus, which is just as
+                # cluster-internal as the API: without it every gate would fail for want of evidence.
+                if prometheus is not None:
+                    prometheus_url = stack.enter_context(port_forward(prometheus, kubectl))
+                    console.print(f"gate: svc/{prometheus.service} in {prometheus.namespace} "
+                                  f"forwarded to {prometheus_url}")
             verdict = run_gate(record.name, host, report, api_key=key, allow_remote=allow_remote,
-                               console=console).name
+                               console=console, prometheus=prometheus_url).name
     except EnvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         verdict = "error"

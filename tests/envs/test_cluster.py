@@ -66,3 +66,42 @@ def test_port_forward_failure_is_reported(kubectl, monkeypatch):
 
 def test_api_key_from_the_namespace_secret(kubectl):
     assert api_key_from_cluster("review-pr-1", kubectl) == "key-one"
+
+
+def test_the_gate_reads_the_stacks_prometheus_through_its_own_forward(kubectl, tmp_path, monkeypatch):
+    """A review stack's Prometheus is as cluster-internal as its API: both are forwarded, and the
+    gate is given the forwarded Prometheus, so its server-side evidence can be read."""
+    from datetime import UTC, datetime, timedelta
+
+    from rich.console import Console
+
+    from loadline.envs import lifecycle
+    from loadline.envs.gate import GateOutcome
+    from loadline.envs.registry import EnvRecord
+
+    monkeypatch.setattr(lifecycle, "require_kubectl", lambda _next: kubectl)
+    monkeypatch.setattr(lifecycle, "_report_dir", lambda name: tmp_path / name)
+    seen: dict = {}
+
+    def fake_gate(name, host, report, **kw):
+        seen.update(host=host, **kw)
+        with urllib.request.urlopen(kw["prometheus"], timeout=5) as r:  # the forward really answers
+            seen["prometheus_answer"] = r.read().decode()
+        return GateOutcome(0, "pass")
+
+    monkeypatch.setattr(lifecycle, "run_gate", fake_gate)
+
+    class Registry:
+        def save(self, record):
+            seen["saved"] = record.last_verdict
+
+    now = datetime.now(UTC)
+    record = EnvRecord(name="pr-1", from_stack="dev", owner="jane", created=now, expires=now + timedelta(hours=1),
+                       backend="file:///nowhere", finished=True)
+    outputs = {"apiKey": "k" * 16, "prometheusUrl": "http://loadline-prometheus.review-pr-1.svc.cluster.local:9090"}
+    verdict = lifecycle._record_gate(Registry(), record, "http://api.review-pr-1.svc.cluster.local:8000", Console(),
+                                     allow_remote=False, forward=True, outputs=outputs)
+    assert verdict == "pass" and seen["saved"] == "pass"
+    assert seen["host"].startswith("http://127.0.0.1:")
+    assert seen["prometheus"].startswith("http://127.0.0.1:") and seen["prometheus"] != seen["host"]
+    assert seen["prometheus_answer"] == "svc/loadline-prometheus.review-pr-1:9090"
