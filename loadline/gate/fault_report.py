@@ -8,7 +8,8 @@ at which the gate injected and restored each fault. Resolution is one second.
 - after: from there to the next fault, or the end of the run;
 - recovery: from the fault's end to the first of RECOVERY_STABLE_S consecutive seconds in
   which the error ratio and p95 are back under the run's targets (slo.maxErrorRatio,
-  slo.p95Ms); null when that never happens before the run ends.
+  slo.p95Ms); null when that never happens before the run ends. Seconds in which no
+  request started are skipped (see `recovery_seconds`).
 """
 
 from __future__ import annotations
@@ -99,18 +100,25 @@ def _window(buckets: list[dict[str, Any]], lo: int, hi: int, load_start: float) 
 
 def _good(bucket: dict[str, Any], targets: Targets) -> bool:
     n = bucket["requests"]
-    return (n > 0 and bucket["failures"] / n <= targets.max_error_ratio
+    return (bucket["failures"] / n <= targets.max_error_ratio
             and percentile(bucket["latency_ms"], 0.95) <= targets.p95_ms)
 
 
 def recovery_seconds(buckets: list[dict[str, Any]], end: float, until: int, targets: Targets) -> float | None:
-    """Seconds from `end` to the first RECOVERY_STABLE_S good seconds in a row (fewer at the run's end)."""
-    by_t = {b["t"]: b for b in buckets}
+    """Seconds from `end` to the first of RECOVERY_STABLE_S good seconds in a row, looking at the
+    seconds from the one `end` falls in up to `until` (exclusive); None when there are none.
+
+    A second in which no request started says nothing about the service (the load generator
+    paused, e.g. a Locust worker stalled on a busy machine): it is skipped, neither breaking
+    a streak nor counting in it. A slow server still shows, in the seconds its slow requests
+    started. A streak cut short by `until` (the run's end, or the next fault) counts when all
+    the seconds it has are good.
+    """
     first = math.floor(end)
-    for t in range(first, until):
-        span = range(t, min(t + RECOVERY_STABLE_S, until))
-        if all(s in by_t and _good(by_t[s], targets) for s in span):
-            return round(max(0.0, t - end), 1)
+    seconds = sorted((b for b in buckets if first <= b["t"] < until and b["requests"] > 0), key=lambda b: b["t"])
+    for i, bucket in enumerate(seconds):
+        if all(_good(s, targets) for s in seconds[i:i + RECOVERY_STABLE_S]):
+            return round(max(0.0, bucket["t"] - end), 1)
     return None
 
 

@@ -84,6 +84,43 @@ def test_recovery_counts_from_the_end_of_the_fault_to_stable_good_seconds():
     assert recovery_seconds(flicker, T0 + 10.0, int(T0) + 17, TARGETS) == 3
 
 
+SLOW = (100, 0, None, False, 500)
+GAP = (0, 0, None, False, 0)  # a second in which no request started
+
+
+def test_recovery_skips_seconds_without_requests():
+    # A load generator that pauses every third second must not turn a clean recovery into "never".
+    stalling = timeline([OK] * 10 + [OK, OK, GAP] * 5)
+    assert recovery_seconds(stalling, T0 + 10.0, int(T0) + 25, TARGETS) == 0
+    # Nor may a pause delay it: the streak runs through the empty second.
+    paused = timeline([OK] * 10 + [SLOW, OK, GAP, GAP, OK, OK, OK])
+    assert recovery_seconds(paused, T0 + 10.0, int(T0) + 17, TARGETS) == 1
+    # An explicit empty bucket (as a worker may report) is skipped the same way.
+    empty = [{"t": int(T0) + 11, "requests": 0, "failures": 0, "http_5xx": 0,
+              "http_503_retry_after": 0, "latency_ms": {}}]
+    with_empty = sorted(timeline([OK] * 11) + empty + timeline([OK] * 12)[11:], key=lambda b: b["t"])
+    assert recovery_seconds(with_empty, T0 + 10.0, int(T0) + 12, TARGETS) == 0
+    # A slow second after a pause still counts against the recovery.
+    assert recovery_seconds(timeline([OK] * 10 + [OK, GAP, SLOW, OK, OK, OK]), T0 + 10.0,
+                            int(T0) + 16, TARGETS) == 3
+
+
+def test_recovery_boundaries():
+    # The second the fault ended in counts; a bad one (requests still inside the fault) moves recovery on.
+    assert recovery_seconds(timeline([OK] * 15), T0 + 10.6, int(T0) + 15, TARGETS) == 0
+    assert recovery_seconds(timeline([OK] * 10 + [SLOW] + [OK] * 4), T0 + 10.6, int(T0) + 15, TARGETS) == 0.4
+    # A streak cut short by the run's end counts when what it has is good; a bad last second does not.
+    assert recovery_seconds(timeline([OK] * 10 + [SLOW] * 3 + [OK] * 2), T0 + 10.0, int(T0) + 15, TARGETS) == 3
+    assert recovery_seconds(timeline([OK] * 10 + [SLOW] * 4 + [OK, SLOW]), T0 + 10.0, int(T0) + 16, TARGETS) is None
+    # Seconds at or beyond `until` (the next fault) are not looked at.
+    assert recovery_seconds(timeline([OK] * 10 + [SLOW] * 3 + [OK] * 5), T0 + 10.0, int(T0) + 13, TARGETS) is None
+    # No request after the fault at all: recovery was never observed.
+    assert recovery_seconds(timeline([OK] * 10), T0 + 10.0, int(T0) + 20, TARGETS) is None
+    # An error ratio over target makes a second bad even when it is fast.
+    erring = (100, 2, 503, True, 10)
+    assert recovery_seconds(timeline([OK] * 10 + [erring] * 2 + [OK] * 5), T0 + 10.0, int(T0) + 17, TARGETS) == 2
+
+
 def test_lost_writes_always_fail():
     r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], timeline([OK] * 12), lost=["a", "b"], acknowledged=7)
     assert not r.passed and r.writes.lost == 2 and r.writes.acknowledged == 7
