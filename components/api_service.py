@@ -117,8 +117,7 @@ class ApiService(pulumi.ComponentResource):
             "image": self._args.image,
             "imagePullPolicy": "IfNotPresent",
             "env": env,
-            "resources": common.resources(self._args.profile.api.resources),
-            "securityContext": common.container_security(API_UID),
+            **common.hardened(API_UID, common.resources(self._args.profile.api.resources)),
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
                              {"name": "metrics", "mountPath": "/tmp/prometheus"},
                              common.secret_mount("secrets", SECRETS)],
@@ -133,8 +132,7 @@ class ApiService(pulumi.ComponentResource):
                         "items": [{"key": "EVENTS_API_KEYS", "path": "api-keys"}]}},
         ]}}
         return {
-            "automountServiceAccountToken": False,
-            "securityContext": common.pod_security(API_UID, fs_group=API_UID),
+            **common.hardened_pod(API_UID),
             "volumes": [common.tmp_volume("tmp", "256Mi"), common.tmp_volume("metrics", "64Mi"), secrets],
         }
 
@@ -192,7 +190,7 @@ class ApiService(pulumi.ComponentResource):
                             **self._container(env),
                             "name": "api",
                             "command": ["python", "-m", "app", "serve"],
-                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                            "ports": common.http_port(PORT),
                             "startupProbe": common.http_probe("/healthz", "http", period=5, failures=30, delay=2),
                             "livenessProbe": common.http_probe("/healthz", "http", period=10, failures=3),
                             "readinessProbe": common.http_probe("/readyz", "http", period=5, failures=2),
@@ -293,23 +291,18 @@ class ApiService(pulumi.ComponentResource):
     def _network_policy(args: ApiServiceArgs) -> dict[str, Any]:
         instance = args.profile.namespace
 
-        def pods(component: str) -> dict[str, Any]:
-            return {"podSelector": {"matchLabels": {"app.kubernetes.io/component": component,
-                                                    "app.kubernetes.io/instance": instance}}}
-
         egress: list[dict[str, Any]] = [
-            {"to": [pods("redis")], "ports": [{"protocol": "TCP", "port": 6379}]},
+            {"to": [common.peer("redis", instance)], "ports": common.tcp(6379)},
         ]
         if args.external_database:
-            egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 5432}]})
+            egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": common.tcp(5432)})
         else:
-            egress.append({"to": [pods("postgres")], "ports": [{"protocol": "TCP", "port": 5432}]})
+            egress.append({"to": [common.peer("postgres", instance)], "ports": common.tcp(5432)})
         return {
             # Both the serving pods and the migrations Job carry component=api.
-            "podSelector": {"matchLabels": {"app.kubernetes.io/component": "api",
-                                            "app.kubernetes.io/instance": instance}},
+            **common.peer("api", instance),
             "policyTypes": ["Ingress", "Egress"],
             # The API is the public entry point: any source may reach its port.
-            "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
+            "ingress": [{"ports": common.tcp(PORT)}],
             "egress": egress,
         }

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from loadline.profile import Profile, Resources
 
@@ -176,3 +177,53 @@ def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 
 
 def tmp_volume(name: str = "tmp", size: str = "64Mi") -> dict[str, Any]:
     return {"name": name, "emptyDir": {"sizeLimit": size}}
+
+
+def peer(component: str, instance: str) -> dict[str, Any]:
+    """A NetworkPolicy peer: the stack's pods of one `app.kubernetes.io/component`."""
+    return {"podSelector": {"matchLabels": {"app.kubernetes.io/component": component,
+                                            "app.kubernetes.io/instance": instance}}}
+
+
+def tcp(*ports: int) -> list[dict[str, Any]]:
+    """NetworkPolicy ports, all TCP."""
+    return [{"protocol": "TCP", "port": p} for p in ports]
+
+
+def http_port(port: int) -> list[dict[str, Any]]:
+    """A container's one named `http` port, which Services and probes refer to by name."""
+    return [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+
+
+def hardened_pod(uid: int, *, token: bool = False) -> dict[str, Any]:
+    """Pod-spec fields every workload starts from: the API token only when asked for, high ids.
+
+    `token=True` is for the few pods that call the Kubernetes API; they also carry an
+    exemption annotation with the reason, which the policy pack requires.
+    """
+    return {"automountServiceAccountToken": token, "securityContext": pod_security(uid, fs_group=uid)}
+
+
+def hardened(uid: int, res: Mapping[str, Any]) -> dict[str, Any]:
+    """Container fields every container carries: its requests and limits, and the locked-down context."""
+    return {"resources": dict(res), "securityContext": container_security(uid)}
+
+
+def job_service(name: str, namespace: pulumi.Input[str], lbls: Mapping[str, str], sel: Mapping[str, str],
+                *, job: str, port: int, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+    """The ClusterIP Service of a monitoring workload, labelled with the scrape job that reads it."""
+    return k8s.core.v1.Service(
+        f"{name}-svc",
+        metadata=metadata(name, namespace, {**lbls, "loadline.dev/job": job}),
+        spec=service_spec(sel, ("http", port)),
+        opts=opts,
+    )
+
+
+def api_server_egress() -> list[dict[str, Any]]:
+    """Egress to the Kubernetes API server, for the few pods that call it.
+
+    The API server's address differs per cluster (and is no pod), so any address is
+    allowed, on its two usual ports only.
+    """
+    return [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp(443, 6443)}]

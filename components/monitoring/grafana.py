@@ -77,12 +77,7 @@ class Grafana(pulumi.ComponentResource):
             for key, data in files.items()
         }
         self._deployment(admin, maps, hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest())
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=common.metadata(name, self._ns, {**self._lbl, "loadline.dev/job": "grafana"}),
-            spec=common.service_spec(self._sel, ("http", PORT)),
-            opts=self._child,
-        )
+        svc = common.job_service(name, self._ns, self._lbl, self._sel, job="grafana", port=PORT, opts=self._child)
         self._network_policy()
         self.url = svc.metadata.name.apply(lambda n: common.dns(n, args.instance, port=PORT, scheme="http"))
         self.admin_secret_name = admin.metadata.name
@@ -122,15 +117,13 @@ class Grafana(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": self._lbl, "annotations": {"loadline.dev/config-sha256": digest}},
                     "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": common.pod_security(images.GRAFANA_UID, fs_group=images.GRAFANA_UID),
+                        **common.hardened_pod(images.GRAFANA_UID),
                         "containers": [{
                             "name": "grafana",
                             "image": self._args.image,
                             "env": self._env(),
-                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                            "resources": common.small_resources("100m", "128Mi", "500m", "512Mi"),
-                            "securityContext": common.container_security(images.GRAFANA_UID),
+                            "ports": common.http_port(PORT),
+                            **common.hardened(images.GRAFANA_UID, common.small_resources("100m", "128Mi", "500m", "512Mi")),
                             "livenessProbe": common.http_probe("/api/health", "http", delay=30),
                             "readinessProbe": common.http_probe("/api/health", "http"),
                             "volumeMounts": [
@@ -162,10 +155,8 @@ class Grafana(pulumi.ComponentResource):
                 "podSelector": {"matchLabels": self._sel},
                 "policyTypes": ["Ingress", "Egress"],
                 # Users reach Grafana through port-forward or an ingress controller.
-                "ingress": [{"ports": [{"protocol": "TCP", "port": PORT}]}],
-                "egress": [{"to": [{"podSelector": {"matchLabels": {
-                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": self._args.instance}}}],
-                    "ports": [{"protocol": "TCP", "port": 9090}]}],
+                "ingress": [{"ports": common.tcp(PORT)}],
+                "egress": [{"to": [common.peer("monitoring", self._args.instance)], "ports": common.tcp(9090)}],
             },
             opts=self._child,
         )

@@ -45,12 +45,8 @@ class KubeStateMetrics(pulumi.ComponentResource):
 
         account = self._rbac()
         self._deployment(account)
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=common.metadata(name, self._ns, {**self._lbl, "loadline.dev/job": "kube-state-metrics"}),
-            spec=common.service_spec(self._sel, ("http", PORT)),
-            opts=self._child,
-        )
+        svc = common.job_service(name, self._ns, self._lbl, self._sel, job="kube-state-metrics", port=PORT,
+                                 opts=self._child)
         self._network_policy()
         self.target = svc.metadata.name.apply(lambda n: common.dns(n, args.instance, port=PORT))
         self.register_outputs({"target": self.target})
@@ -90,17 +86,16 @@ class KubeStateMetrics(pulumi.ComponentResource):
                     "metadata": {"labels": self._lbl},
                     "spec": {
                         "serviceAccountName": account.metadata.name,
-                        "automountServiceAccountToken": True,
-                        "securityContext": common.pod_security(images.KUBE_STATE_METRICS_UID),
+                        **common.hardened_pod(images.KUBE_STATE_METRICS_UID, token=True),
                         "containers": [{
                             "name": "kube-state-metrics",
                             "image": self._args.image,
                             "args": [f"--namespaces={self._args.instance}", f"--resources={','.join(RESOURCES)}",
                                      f"--port={PORT}", "--telemetry-port=8081"],
-                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"},
+                            "ports": [*common.http_port(PORT),
                                       {"name": "telemetry", "containerPort": 8081, "protocol": "TCP"}],
-                            "resources": common.small_resources("50m", "64Mi", "200m", "256Mi"),
-                            "securityContext": common.container_security(images.KUBE_STATE_METRICS_UID),
+                            **common.hardened(images.KUBE_STATE_METRICS_UID,
+                                              common.small_resources("50m", "64Mi", "200m", "256Mi")),
                             "livenessProbe": common.http_probe("/healthz", "http"),
                             "readinessProbe": common.http_probe("/", "telemetry"),
                         }],
@@ -117,12 +112,9 @@ class KubeStateMetrics(pulumi.ComponentResource):
             spec={
                 "podSelector": {"matchLabels": self._sel},
                 "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {"matchLabels": {
-                    "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/instance": self._args.instance}}}],
-                    "ports": [{"protocol": "TCP", "port": PORT}]}],
+                "ingress": [{"from": [common.peer("monitoring", self._args.instance)], "ports": common.tcp(PORT)}],
                 # The API server: the only thing it talks to.
-                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                            "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
+                "egress": common.api_server_egress(),
             },
             opts=self._child,
         )

@@ -61,12 +61,8 @@ class Prometheus(pulumi.ComponentResource):
             opts=self._child)
         digest = files.apply(lambda f: hashlib.sha256("".join(f.values()).encode()).hexdigest())
         self._deployment(account, config, digest)
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=common.metadata(name, self._ns, {**self._lbl, "loadline.dev/job": "prometheus"}),
-            spec=common.service_spec(self._sel, ("http", PORT)),
-            opts=self._child,
-        )
+        svc = common.job_service(name, self._ns, self._lbl, self._sel, job="prometheus", port=PORT,
+                                 opts=self._child)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol",
             metadata=common.metadata(name, self._ns, self._lbl),
@@ -91,8 +87,7 @@ class Prometheus(pulumi.ComponentResource):
                     "metadata": {"labels": self._lbl, "annotations": {"loadline.dev/config-sha256": digest}},
                     "spec": {
                         "serviceAccountName": account.metadata.name,
-                        "automountServiceAccountToken": False,
-                        "securityContext": common.pod_security(images.PROMETHEUS_UID, fs_group=images.PROMETHEUS_UID),
+                        **common.hardened_pod(images.PROMETHEUS_UID),
                         "containers": [{
                             "name": "prometheus",
                             "image": self._args.image,
@@ -102,9 +97,9 @@ class Prometheus(pulumi.ComponentResource):
                                 f"--storage.tsdb.retention.time={self._args.retention}",
                                 f"--web.listen-address=:{PORT}",
                             ],
-                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                            "resources": common.small_resources("200m", "512Mi", "1", "2Gi"),
-                            "securityContext": common.container_security(images.PROMETHEUS_UID),
+                            "ports": common.http_port(PORT),
+                            **common.hardened(images.PROMETHEUS_UID,
+                                              common.small_resources("200m", "512Mi", "1", "2Gi")),
                             "livenessProbe": common.http_probe("/-/healthy", "http"),
                             "readinessProbe": common.http_probe("/-/ready", "http"),
                             "volumeMounts": [
@@ -125,21 +120,17 @@ class Prometheus(pulumi.ComponentResource):
 
 def _network_policy(instance: str, sel: dict[str, str]) -> dict[str, Any]:
     def pods(component: str) -> dict[str, Any]:
-        return {"podSelector": {"matchLabels": {"app.kubernetes.io/component": component,
-                                                "app.kubernetes.io/instance": instance}}}
-
-    def tcp(*ports: int) -> list[dict[str, Any]]:
-        return [{"protocol": "TCP", "port": p} for p in ports]
+        return common.peer(component, instance)
 
     return {
         "podSelector": {"matchLabels": sel},
         "policyTypes": ["Ingress", "Egress"],
-        "ingress": [{"from": [pods("grafana"), pods("monitoring")], "ports": tcp(PORT)}],
+        "ingress": [{"from": [pods("grafana"), pods("monitoring")], "ports": common.tcp(PORT)}],
         "egress": [
-            {"to": [pods("api")], "ports": tcp(8000)},
-            {"to": [pods("redis")], "ports": tcp(9121)},
-            {"to": [pods("postgres")], "ports": tcp(9187)},
-            {"to": [pods("monitoring")], "ports": tcp(8080)},
-            {"to": [pods("grafana")], "ports": tcp(3000)},
+            {"to": [pods("api")], "ports": common.tcp(8000)},
+            {"to": [pods("redis")], "ports": common.tcp(9121)},
+            {"to": [pods("postgres")], "ports": common.tcp(9187)},
+            {"to": [pods("monitoring")], "ports": common.tcp(8080)},
+            {"to": [pods("grafana")], "ports": common.tcp(3000)},
         ],
     }

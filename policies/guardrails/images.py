@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from policies.guardrails import k8s
@@ -40,13 +41,22 @@ def _allowed(image: ImageRef, allowed: tuple[str, ...]) -> bool:
     return any(full == a or full.startswith(a.rstrip("/") + "/") or image.registry == a for a in allowed)
 
 
-def images_pinned(obj: Obj, ctx: Context) -> list[str]:
+def _images(obj: Obj) -> Iterator[tuple[str, object]]:
+    """(container label, its `image` value) of every container of a pod-bearing object.
+
+    The value is passed through as found: a string, None when missing, or anything else
+    when the engine has not computed it yet (a preview), which each policy judges itself.
+    """
     tpl = k8s.pod_template(obj)
     if not tpl:
-        return []
-    out = []
+        return
     for label, c in k8s.containers(tpl[1]):
-        image = c.get("image")
+        yield label, c.get("image")
+
+
+def images_pinned(obj: Obj, ctx: Context) -> list[str]:
+    out = []
+    for label, image in _images(obj):
         if not isinstance(image, str):
             if image is None:
                 out.append(f"{label} has no image")
@@ -66,12 +76,8 @@ DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def image_digests(obj: Obj, ctx: Context) -> list[str]:
-    tpl = k8s.pod_template(obj)
-    if not tpl:
-        return []
     out = []
-    for label, c in k8s.containers(tpl[1]):
-        image = c.get("image")
+    for label, image in _images(obj):
         if not isinstance(image, str):
             continue  # missing: images-pinned reports it; computed: judged when known
         digest = parse_image(image.strip()).digest
