@@ -5,23 +5,22 @@ failure of any kind (REDIS_FAILURES), counts the request as degraded once, and
 reports a miss. A circuit breaker (app/breaker.py) decides whether Redis is tried
 at all, so an outage costs a few timeouts, not one per request.
 
-Search results are invalidated by a generation number: each write bumps
-`events:search:gen`, and a cached page stored under an older generation is a
-miss. The generation and the page are read in the same Redis call that takes
-the request's rate-limit token (app/ratelimit.py): one round trip per cached read.
+A write invalidates only the search pages it can change (app/search_pages.py). A page
+and its freshness check are read in the same Redis round trip that takes the request's
+rate-limit token (app/ratelimit.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from datetime import datetime
 from typing import cast
 from urllib.parse import urlsplit
 
-import orjson
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 
+from app import search_pages
 from app.breaker import CLOSED, Breaker
 from app.metrics import (
     CACHE_HIT,
@@ -33,7 +32,6 @@ from app.metrics import (
 from app.settings import Settings
 
 log = logging.getLogger("app.cache")
-SEARCH_GEN_KEY = "events:search:gen"
 # Any exception a Redis call raises is a Redis failure, because the cache is optional and must never
 # fail a request. Redis's own errors are only part of it: the cluster client's (no reachable node,
 # uncovered slot) are RedisClusterException, not a RedisError; and a transport torn down while the
@@ -64,6 +62,7 @@ class Cache:
                                cap_s=settings.redis_breaker_max_seconds,
                                on_state=REDIS_BREAKER_STATE.set, on_trip=self._tripped)
         self.last_error: str | None = None
+        self.write_script = client.register_script(search_pages.WRITE)
 
     def available(self, request_state) -> bool:
         """Whether to try Redis for this call; a skipped call counts the request as degraded."""
@@ -109,34 +108,32 @@ class Cache:
             self.succeeded()
 
     def search_hit(self, values: list | None) -> tuple[bytes | None, int | None]:
-        """From the values of (SEARCH_GEN_KEY, search key): (page or None, generation or None)."""
+        """From search_pages.READ's answer: (page or None, write seq to store a page under or None)."""
         if values is None:
             return None, None
-        gen_raw, stored = values
-        gen = int(gen_raw or 0)
-        if stored is not None:
-            stored_gen, _, page = stored.partition(b"|")
-            if stored_gen == str(gen).encode():
-                CACHE_HIT.inc()
-                return page, gen
+        found, value = values
+        if int(found) == 1:
+            CACHE_HIT.inc()
+            return value, None
         CACHE_MISS.inc()
-        return None, gen
+        return None, int(value)
 
-    async def put_search(self, key: str, gen: int, page: bytes, state) -> None:
+    async def put_search(self, key: str, seq: int, span: tuple[str, int, int], page: bytes, state) -> None:
         if not self.available(state):
             return
         try:
-            await self.client.set(key, str(gen).encode() + b"|" + page, ex=self.ttl)
+            await self.client.set(key, search_pages.stored(seq, *span, page), ex=self.ttl)
         except REDIS_FAILURES as exc:
             self.failed(exc, state)
         else:
             self.succeeded()
 
-    async def invalidate_search(self, state) -> None:
-        # Tried even while the breaker is open: a missed bump would leave stale pages until their
+    async def invalidate_search(self, starts_at: datetime, state) -> None:
+        """Mark the hour and day a new event starts in, so the pages that cover it become stale."""
+        # Tried even while the breaker is open: a missed mark would leave stale pages until their
         # TTL once Redis is back. Its outcome does not move the breaker, which only probes in turn.
         try:
-            await self.client.incr(SEARCH_GEN_KEY)
+            await self.write_script(keys=[search_pages.WRITES_KEY], args=search_pages.write_args(starts_at))
         except REDIS_FAILURES as exc:
             if self.breaker.state == CLOSED:
                 self.breaker.failure()
@@ -159,12 +156,6 @@ class Cache:
             return self.last_error
         self.breaker.success()
         return None
-
-
-def search_key(query: list[tuple[str, str]]) -> str:
-    """Keyed by the raw, sorted query: a hit skips even parameter parsing. Only a query that
-    passed validation is ever stored, so a hit is always for a valid query."""
-    return "events:search:" + hashlib.blake2b(orjson.dumps(sorted(query)), digest_size=12).hexdigest()
 
 
 def mark_degraded(state) -> None:

@@ -59,10 +59,11 @@ def client_id(request: Request) -> str:
     return f"addr:{request.client.host if request.client else 'unknown'}"
 
 
-async def admit(request: Request, reads: tuple[str, ...] = ()) -> list | None:
-    """Take a token (429 when none is left) and read `reads` from Redis in the same round trip."""
+async def admit(request: Request, reads: tuple[str, ...] = (), search: str | None = None) -> list | None:
+    """Take a token (429 when none is left) and read `reads` (or check a search page) from Redis
+    in the same round trip."""
     limiter = request.app.state.services.limiter
-    wait, values = await limiter.check(client_id(request), request.state, reads)
+    wait, values = await limiter.check(client_id(request), request.state, reads, search)
     if wait is not None:
         raise AppError(429, "rate_limited", f"rate limit exceeded for this client; retry in {wait:.2f} s",
                        {"Retry-After": retry_after(wait)})

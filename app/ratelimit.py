@@ -15,6 +15,7 @@ import math
 
 from redis.asyncio.cluster import RedisCluster
 
+from app import search_pages
 from app.cache import REDIS_FAILURES, Cache
 from app.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
 
@@ -22,7 +23,7 @@ from app.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
 # Returns {allowed 0|1, seconds until a token, value of KEYS[2], ...} (a missing key is nil).
 # The clock is Redis's own (TIME; Redis 7 replicates a script's effects, not the script):
 # every replica of the service then shares one clock, whatever their skew.
-TOKEN_BUCKET = """
+TOKEN_BUCKET_CORE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -43,7 +44,17 @@ end
 redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
 local out = {allowed, tostring(wait)}
+"""
+TOKEN_BUCKET = TOKEN_BUCKET_CORE + """
 for i = 2, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out
+"""
+# KEYS[1] bucket, KEYS[2] search page, KEYS[3] search write log (app/search_pages.py):
+# {allowed, wait, found 0|1, page body or current seq}.
+TOKEN_BUCKET_AND_SEARCH = search_pages.READ_FUNCTION + TOKEN_BUCKET_CORE + """
+local s = search_read(KEYS[2], KEYS[3])
+out[3] = s[1]
+out[4] = s[2]
 return out
 """
 
@@ -59,10 +70,14 @@ class RateLimiter:
         self.cache = cache
         self.rate, self.burst = rate, burst
         self.script = cache.client.register_script(TOKEN_BUCKET)
+        self.search_script = cache.client.register_script(TOKEN_BUCKET_AND_SEARCH)
         self.clustered = isinstance(cache.client, RedisCluster)
 
-    async def check(self, client_id: str, state, reads: tuple[str, ...] = ()) -> tuple[float | None, list | None]:
-        """(seconds to wait or None when allowed, values of `reads` or None when Redis failed)."""
+    async def check(self, client_id: str, state, reads: tuple[str, ...] = (),
+                    search: str | None = None) -> tuple[float | None, list | None]:
+        """(seconds to wait or None when allowed, values of `reads` or None when Redis failed).
+
+        `search`: a search page key; its check (search_pages.READ) answers two more values."""
         if not self.cache.available(state):
             RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
@@ -74,7 +89,15 @@ class RateLimiter:
                     pipe.eval(TOKEN_BUCKET, 1, key, *args)  # EVAL: a pipeline never meets NOSCRIPT
                     for read in reads:
                         pipe.get(read)
+                    if search is not None:
+                        pipe.eval(search_pages.READ, 2, search, search_pages.WRITES_KEY)
                     (allowed, wait), *values = await pipe.execute()
+                if search is not None:
+                    values[-1:] = values[-1]
+            elif search is not None:
+                assert not reads, "a search check carries no other reads"
+                allowed, wait, *values = await self.search_script(
+                    keys=[key, search, search_pages.WRITES_KEY], args=args)
             else:
                 allowed, wait, *values = await self.script(keys=[key, *reads], args=args)
         except REDIS_FAILURES as exc:

@@ -11,8 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from app import events
-from app.cache import SEARCH_GEN_KEY, search_key
+from app import events, search_pages
 from app.deps import ApiKeyDep, RateLimited, ServicesDep, admit
 from app.errors import AppError, documented
 from app.models import MAX_SEARCH_LIMIT, Event, EventIn, SearchPage, SearchQuery
@@ -67,7 +66,7 @@ async def create_event(event: EventIn, request: Request, svc: ServicesDep, _key:
     async with svc.db.connection() as conn:
         created = await events.create_event(conn, **event.model_dump())
     # Only after the commit: a concurrent reader can no longer cache a page without this event.
-    await svc.cache.invalidate_search(request.state)
+    await svc.cache.invalidate_search(event.starts_at, request.state)
     return _json(orjson.dumps(created), 201, {"Location": f"/v1/events/{created['id']}"})
 
 
@@ -77,16 +76,17 @@ async def create_event(event: EventIn, request: Request, svc: ServicesDep, _key:
 async def search_events(request: Request, svc: ServicesDep):
     """Events starting in [starts_at, ends_at), keyset-paginated by (starts_at, id)."""
     db, cache = svc.db, svc.cache
-    key = search_key(request.query_params.multi_items())
-    page, gen = cache.search_hit(await admit(request, (SEARCH_GEN_KEY, key)))
+    key = search_pages.page_key(request.query_params.multi_items())
+    page, seq = cache.search_hit(await admit(request, search=key))
     if page is not None:
         return _json(page)
     q, after = parse_search(request, svc.settings)
     result = await db.read(events.search_events, starts_at=q.starts_at, ends_at=q.ends_at, limit=q.limit,
                            after=after)
     body = orjson.dumps(result)
-    if gen is not None:
-        await cache.put_search(key, gen, body, request.state)
+    if seq is not None:
+        span = search_pages.span(q.starts_at, q.ends_at, after[0] if after else None, result)
+        await cache.put_search(key, seq, span, body, request.state)
     return _json(body)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from app.search_pages import WRITES_KEY
 from tests.app.conftest import create, metric
 
 WINDOW = {"starts_at": "2032-07-01T00:00:00Z", "ends_at": "2032-07-02T00:00:00Z"}
@@ -44,11 +47,11 @@ def test_cache_entries_expire(app_factory, redis):
     with app_factory(cache_ttl_seconds=1) as client:
         client.get("/v1/events/search", params=WINDOW)
         with redis.client() as c:
-            keys = c.keys("events:search:*[0-9a-f]")
+            keys = c.keys("{events:search}:page:*")
             assert keys and all(0 < c.pttl(k) <= 1000 for k in keys)
 
 
-def test_a_write_bumps_the_search_generation_even_while_the_breaker_is_open(app_factory, redis, outage):
+def test_a_write_marks_the_search_log_even_while_the_breaker_is_open(app_factory, redis, outage):
     with app_factory(redis_breaker_threshold=1, redis_breaker_base_seconds=300,
                      redis_breaker_max_seconds=300, redis_timeout_seconds=0.5) as client:
         outage.stop(redis)
@@ -56,9 +59,10 @@ def test_a_write_bumps_the_search_generation_even_while_the_breaker_is_open(app_
         outage.restart(redis)
         assert "breaker open" in client.get("/readyz").text  # Redis is back, the breaker still skips it
         with redis.client() as c:
-            c.set("events:search:gen", 41)  # the restarted Redis kept nothing; pages live under 41
+            c.hset(WRITES_KEY, "seq", 41)  # the restarted Redis kept nothing; pages live under 41
         create(client, starts_at="2032-07-02T11:00:00Z", ends_at="2032-07-02T12:00:00Z")
         with redis.client() as c:
-            # Without this bump, pages cached before the outage would be served as fresh once
+            # Without this mark, pages cached before the outage would be served as fresh once
             # the breaker closes again.
-            assert int(c.get("events:search:gen")) == 42
+            assert int(c.hget(WRITES_KEY, "seq")) == 42
+            assert int(c.hget(WRITES_KEY, "d" + str(int(datetime(2032, 7, 2, tzinfo=UTC).timestamp()) // 86400))) == 42

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from prometheus_client import REGISTRY
 
 from app.cache import Cache, make_client, mark_degraded
+from app.search_pages import WRITES_KEY
 from app.settings import Settings
 
 
@@ -67,7 +69,7 @@ def test_failures_open_the_breaker_and_say_so(redis, outage, caplog):
             s1, s2 = SimpleNamespace(), SimpleNamespace()
             await cache.put_event("e2", b"x", s1)
             assert cache.breaker.name == "closed"  # one failure: threshold is 2
-            await cache.put_search("k", 1, b"page", s2)
+            await cache.put_search("k", 1, ("h", 1, 2), b"page", s2)
             assert cache.breaker.name == "open"
             skipped = SimpleNamespace()
             await cache.put_event("e3", b"x", skipped)  # not even tried
@@ -109,9 +111,9 @@ def test_ping_names_the_error_when_redis_is_down(redis, outage):
     assert _run(go()) == ("ConnectionError", 1, "ConnectionError")
 
 
-@pytest.mark.parametrize("values, expected", [(None, (None, None)), ([None, None], (None, 0)),
-                                              ([b"3", b"3|page"], (b"page", 3)),
-                                              ([b"4", b"3|page"], (None, 4))])
+@pytest.mark.parametrize("values, expected", [(None, (None, None)), ([0, b"0"], (None, 0)),
+                                              ([1, b"page"], (b"page", None)),
+                                              ([0, b"4"], (None, 4))])
 def test_search_hit(values, expected):
     cache = Cache.__new__(Cache)
     assert cache.search_hit(values) == expected
@@ -135,11 +137,11 @@ def test_cluster_client_knows_every_startup_node_and_tolerates_uncovered_slots()
 
 
 def test_search_keys_ignore_parameter_order_and_differ_by_value():
-    from app.cache import search_key
-    a = search_key([("starts_at", "x"), ("limit", "5")])
-    assert a == search_key([("limit", "5"), ("starts_at", "x")])
-    assert a != search_key([("limit", "6"), ("starts_at", "x")])
-    assert a.startswith("events:search:") and len(a) == len("events:search:") + 24
+    from app.search_pages import page_key
+    a = page_key([("starts_at", "x"), ("limit", "5")])
+    assert a == page_key([("limit", "5"), ("starts_at", "x")])
+    assert a != page_key([("limit", "6"), ("starts_at", "x")])
+    assert a.startswith("{events:search}:page:") and len(a) == len("{events:search}:page:") + 24
 
 
 def test_event_hit_counts_hits_and_misses():
@@ -152,39 +154,42 @@ def test_event_hit_counts_hits_and_misses():
         hits + 1, misses + 1)
 
 
-def test_invalidate_bumps_the_generation_and_a_failure_counts_once(redis, outage, caplog):
+def test_invalidate_marks_the_hour_and_day_and_a_failure_counts_once(redis, outage, caplog):
     caplog.set_level(logging.WARNING, logger="app.cache")
+    when = datetime(2033, 4, 1, 7, 30, tzinfo=UTC)
+    hour, day = int(when.timestamp()) // 3600, int(when.timestamp()) // 86400
 
     async def go():
         cache = _cache(redis.url)
         try:
             with redis.client() as c:
-                c.set("events:search:gen", 7)
+                c.hset(WRITES_KEY, "seq", 7)
             ok = SimpleNamespace()
-            await cache.invalidate_search(ok)
+            await cache.invalidate_search(when, ok)
             with redis.client() as c:
-                gen = int(c.get("events:search:gen"))
+                marks = c.hgetall(WRITES_KEY)
             outage.stop(redis)
             down = SimpleNamespace()
-            await cache.invalidate_search(down)
-            return gen, ok, down, cache.breaker.failures, cache.last_error
+            await cache.invalidate_search(when, down)
+            return marks, ok, down, cache.breaker.failures, cache.last_error
         finally:
             await cache.client.aclose()
-    gen, ok, down, failures, last_error = _run(go())
-    assert gen == 8 and not getattr(ok, "degraded_redis", False)
+    marks, ok, down, failures, last_error = _run(go())
+    assert marks == {b"seq": b"8", f"h{hour}".encode(): b"8", f"d{day}".encode(): b"8", b"all": b"8"}
+    assert not getattr(ok, "degraded_redis", False)
     assert down.degraded_redis is True and failures == 1 and last_error == "ConnectionError"
     assert [r.getMessage() for r in caplog.records] == ["redis unavailable"]
     assert "ConnectionError" in caplog.records[0].error
 
 
-def test_put_search_stores_the_generation_with_the_page(redis):
+def test_put_search_stores_the_write_seq_and_span_with_the_page(redis):
     async def go():
         cache = _cache(redis.url)
         try:
-            await cache.put_search("events:search:k", 5, b"[1,2]", SimpleNamespace())
+            await cache.put_search("{events:search}:page:k", 5, ("h", -3, 4), b"[1,2]", SimpleNamespace())
         finally:
             await cache.client.aclose()
     _run(go())
     with redis.client() as c:
-        assert c.get("events:search:k") == b"5|[1,2]"
-        assert 40 < c.ttl("events:search:k") <= 45
+        assert c.get("{events:search}:page:k") == b"5 h -3 4|[1,2]"
+        assert 40 < c.ttl("{events:search}:page:k") <= 45

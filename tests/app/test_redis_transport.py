@@ -10,6 +10,7 @@ path must fail open, count it, and then use Redis again.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import uvloop
@@ -62,7 +63,7 @@ def test_a_torn_down_transport_fails_open_and_redis_is_used_again(redis_cluster)
             _tear_down_transports(cache)
             await cache.put_event("e1", b"body", SimpleNamespace())  # must not raise
             _tear_down_transports(cache)
-            await cache.invalidate_search(SimpleNamespace())  # must not raise
+            await cache.invalidate_search(datetime(2030, 1, 1, tzinfo=UTC), SimpleNamespace())  # must not raise
             _tear_down_transports(cache)
             assert await cache.ping() in (None, "RuntimeError")  # answered, never raised
 

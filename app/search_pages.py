@@ -1,0 +1,104 @@
+"""Which cached search pages a write can change, and how Redis tells a fresh page from a stale one.
+
+A search page holds the events starting in one time range: from the window's start (or the
+cursor) to its last item when the page is full, or to the window's end when it is not. A new
+event changes a page only if it starts inside that range; any other page stays valid.
+
+Redis keeps a write log in one hash: `seq` counts writes, and each hour, each day and `all`
+hold the `seq` of the last write that started in them. A page is stored with the `seq` read
+before its query and the buckets its range covers (hours for a range of up to two days, days
+up to MAX_DAYS, else `all`); it is fresh while none of those buckets holds a newer `seq`. A
+write that commits after the reader took its `seq` marks a bucket above it, so a page that
+could have missed that write is never served; a write before it is in the page's query.
+
+The page check runs in Redis (one script: the page, its buckets, and the `seq` for a miss),
+so a read costs one round trip. In a cluster the pages and the log share one hash slot
+(`{events:search}`), which a script needs: that slot's shard serves every search the L1
+tier misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+import orjson
+
+PREFIX = "{events:search}"
+WRITES_KEY = f"{PREFIX}:writes"
+HOUR, DAY = 3600, 86400
+MAX_HOURS = 48
+MAX_DAYS = 400
+
+# KEYS[1] page, KEYS[2] write log. Returns {1, page body} when fresh, else {0, current seq}.
+# The page is "<seq> <level> <first bucket> <last bucket>|<body>".
+READ_FUNCTION = """
+local function search_read(page_key, log_key)
+  local page = redis.call('GET', page_key)
+  if page then
+    local sep = string.find(page, '|', 1, true)
+    local seq, level, lo, hi = string.match(string.sub(page, 1, sep - 1), '^(%d+) (%a+) (%-?%d+) (%-?%d+)$')
+    seq = tonumber(seq)
+    local fields = {}
+    if level == 'all' then
+      fields[1] = 'all'
+    else
+      for b = tonumber(lo), tonumber(hi) do fields[#fields + 1] = level .. b end
+    end
+    local marks = redis.call('HMGET', log_key, unpack(fields))
+    local fresh = true
+    for i = 1, #marks do
+      if marks[i] and tonumber(marks[i]) > seq then fresh = false; break end
+    end
+    if fresh then return {1, string.sub(page, sep + 1)} end
+  end
+  return {0, redis.call('HGET', log_key, 'seq') or '0'}
+end
+"""
+READ = READ_FUNCTION + "return search_read(KEYS[1], KEYS[2])\n"
+
+# KEYS[1] write log; ARGV: hour, day of the new event's start. Returns the write's seq.
+WRITE = """
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], 'h' .. ARGV[1], seq, 'd' .. ARGV[2], seq, 'all', seq)
+return seq
+"""
+
+
+def page_key(query: list[tuple[str, str]]) -> str:
+    """Keyed by the raw, sorted query: a hit skips even parameter parsing. Only a query that
+    passed validation is ever stored, so a hit is always for a valid query."""
+    return f"{PREFIX}:page:" + hashlib.blake2b(orjson.dumps(sorted(query)), digest_size=12).hexdigest()
+
+
+def span(starts_at: datetime, ends_at: datetime, after: datetime | None, page: dict) -> tuple[str, int, int]:
+    """(level, first bucket, last bucket) of the range of start times a write can change the page in."""
+    lo = max(starts_at, after) if after is not None else starts_at
+    # A full page ends at its last item: a later event lands on a later page. An event at exactly
+    # that instant may sort before it (by id), so the bucket is included.
+    hi = datetime.fromisoformat(page["items"][-1]["starts_at"]) if page["next_cursor"] else ends_at
+    lo_s, hi_s = lo.timestamp(), hi.timestamp()
+    if hi_s // HOUR - lo_s // HOUR < MAX_HOURS:
+        return "h", int(lo_s // HOUR), int(hi_s // HOUR)
+    if hi_s // DAY - lo_s // DAY < MAX_DAYS:
+        return "d", int(lo_s // DAY), int(hi_s // DAY)
+    return "all", 0, 0
+
+
+def stored(seq: int, level: str, lo: int, hi: int, body: bytes) -> bytes:
+    return f"{seq} {level} {lo} {hi}|".encode() + body
+
+
+def write_args(starts_at: datetime) -> tuple[int, int]:
+    t = starts_at.timestamp()
+    return int(t // HOUR), int(t // DAY)
+
+
+def covers(level: str, lo: int, hi: int, starts_at: datetime) -> bool:
+    """Whether a write starting at `starts_at` can change a page with this span."""
+    hour, day = write_args(starts_at)
+    if level == "h":
+        return lo <= hour <= hi
+    if level == "d":
+        return lo <= day <= hi
+    return True
