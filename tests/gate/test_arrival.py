@@ -104,3 +104,69 @@ def test_a_fault_run_is_judged_by_its_fault_section_not_by_the_generators_totals
     assert keep_up(p, 400, stalled, faulted=True) is None
     hot = GeneratorReport(cpu_warning=True, iterations=400, late_iterations=2, due_iterations=500.0)
     assert "ran out of CPU" in keep_up(p, 400, hot, faulted=True)
+
+
+def test_due_iterations_weigh_each_sample_by_its_own_step():
+    # Steps of 2 s, then 0.5 s: users x rate x the seconds since the previous sample.
+    history = [{"t": 2.0, "users": 10}, {"t": 2.5, "users": 4}, {"t": 2.5, "users": 9}, {"t": 2.0, "users": 50}]
+    # 10 users over the first 2 s (from 0), 4 over 0.5 s, nothing for a repeated or earlier t.
+    assert arrival.due_from_history(history, 5.0) == 10 * 5 * 2 + 4 * 5 * 0.5
+
+
+def test_a_cpu_warning_names_the_remedy():
+    hot = GeneratorReport(cpu_warning=True, iterations=1000, late_iterations=0)
+    assert keep_up(_steady(), 0, hot) == (
+        "the load generator ran out of CPU (Locust's warning above 90 %): its timings are not "
+        "trustworthy; run more worker processes (--workers N) or on a larger machine")
+
+
+def test_a_generator_that_fell_behind_says_by_how_much_and_what_to_do():
+    p = _steady()
+    behind = GeneratorReport(cpu_warning=False, iterations=400, late_iterations=0, due_iterations=500.0)
+    assert keep_up(p, 400, behind) == (
+        "the load generator sent 40 of the 50 rps its users were due (80%, below 95%) while the server "
+        "answered within the pacing interval: the generator could not keep up; run more worker "
+        "processes (--workers N) or a lower load.rps")
+
+
+def test_keep_up_and_shortfall_boundaries():
+    p = _steady()
+    due = 1000.0
+    # Exactly 95% delivered is keeping up; exactly 5% late iterations is still the generator's doing.
+    at_ratio = GeneratorReport(cpu_warning=False, iterations=950, late_iterations=0, due_iterations=due)
+    assert keep_up(p, 950, at_ratio) is None and shortfall_failure(p, 950, at_ratio) is None
+    at_late = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=50, due_iterations=due)
+    assert keep_up(p, 900, at_late) is not None
+    assert shortfall_failure(p, 900, at_late) is None
+    over_late = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=51, due_iterations=due)
+    assert keep_up(p, 900, over_late) is None
+    assert shortfall_failure(p, 900, over_late) == (
+        "overall: the server held back the load: 5% of iterations outlasted the 200 ms pacing interval, "
+        "so only 90% of the offered requests were sent; latencies above are a lower bound")
+    over_late_at_ratio = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=51, due_iterations=due)
+    assert shortfall_failure(p, 950, over_late_at_ratio) is None
+
+
+def test_a_pacing_interval_in_the_failure_is_rounded_milliseconds():
+    p = plan(shape="steady", duration_s=10, p95_target_ms=2.5, rps=100)  # 4 x 2.5 ms is under the 50 ms floor
+    slow = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=300, due_iterations=1000.0)
+    assert "outlasted the 50 ms pacing interval" in shortfall_failure(p, 10, slow)
+    p = plan(shape="steady", duration_s=10, p95_target_ms=250.2, rps=100)  # 1000.8 ms, capped at 1 s
+    assert "outlasted the 1000 ms pacing interval" in shortfall_failure(p, 10, slow)
+
+
+def test_nothing_due_is_nothing_to_judge():
+    closed = plan(shape="steady", duration_s=10, p95_target_ms=50, users=40, spawn_rate=20)
+    slow = GeneratorReport(cpu_warning=False, iterations=1000, late_iterations=300)
+    assert shortfall_failure(closed, 0, slow) is None and keep_up(closed, 0, OK) is None
+    # Due less than one iteration (a run cut short): too little to call a shortfall.
+    p = _steady()
+    tiny = GeneratorReport(cpu_warning=False, iterations=1, late_iterations=1, due_iterations=0.5)
+    assert "0 of the 0 rps" in keep_up(p, 0, GeneratorReport(False, 1, 0, due_iterations=0.5))
+    assert shortfall_failure(p, 0, tiny).startswith("overall: the server held back the load: 100%")
+
+
+def test_the_plan_as_a_dict_holds_every_field():
+    p = _steady()
+    assert p.as_dict() == {"model": "open", "users": p.users, "target_rps": 100.0, "per_user_rps": 5.0,
+                           "stages": p.stages}

@@ -102,3 +102,37 @@ def test_the_table_reaches_markdown_and_the_html_report(tmp_path):
     add_to_html_report(report, result)
     html = report.read_text()
     assert html.index('id="loadline-baseline"') < html.index("</body>") and "<td>p95_ms</td>" in html
+
+
+def test_a_saved_baseline_holds_the_verdict_as_published_and_a_utc_time(tmp_path):
+    verdict = Verdict.model_validate({**VERDICT, "passed": True, "failures": []})
+    s = Samples(latency_ms={5.0: 10, 7.5: 3}, per_second=[50, 52])
+    root = tmp_path / "not" / "yet"  # created on the first save
+    first = save(verdict, s, root)
+    second = save(verdict, s, root)  # the stack's directory exists by now
+    assert first.parent == second.parent == root / "pr-7" and first != second
+    assert sorted(p.name for p in first.parent.iterdir()) == sorted([first.name, second.name])
+    assert first.name.startswith("baseline-") and first.name.endswith("Z.json")
+    body = json.loads(first.read_text())
+    assert body["verdict"] == json.loads(verdict.to_json())  # by alias, as verdict.json has it
+    assert body["saved_at"].endswith("+00:00")
+    assert body["samples"] == {"latency_ms": {"5": 10, "7.5": 3}, "per_second": [50, 52]}
+
+
+def test_a_failed_run_says_why_it_is_not_a_baseline(tmp_path):
+    with pytest.raises(BaselineError) as err:
+        save(Verdict.model_validate(VERDICT), Samples({}, []), tmp_path)
+    assert str(err.value) == "--save-baseline: this run failed; only a passed run becomes a baseline"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_samples_from_stats_keep_the_inner_seconds_only():
+    def per_second(n):
+        return Samples.from_stats({"reqs_per_sec": {str(100 + i): 10 + i for i in range(n)}}).per_second
+
+    assert per_second(2) == [] and per_second(3) == [11] and per_second(4) == [11, 12]
+    s = Samples.from_stats({"response_times": {"5": 10, "7.5": 3}})
+    assert s.latency_ms == {5.0: 10, 7.5: 3} and s.per_second == []
+    assert Samples.from_stats({}) == Samples(latency_ms={}, per_second=[])
+    # Seconds arrive as JSON keys, unordered: the edges are the earliest and latest.
+    assert Samples.from_stats({"reqs_per_sec": {"103": 1, "100": 2, "102": 30, "101": 40}}).per_second == [40, 30]

@@ -156,3 +156,125 @@ def test_timeline_percentile_and_merge():
     m = merge(tl)
     assert m["requests"] == 20 and percentile(m["latency_ms"], 0.5) == 5 and percentile(m["latency_ms"], 0.95) == 250
     assert percentile({}, 0.95) == 0
+
+
+def test_every_field_of_an_injected_fault():
+    # 5 s of 100 requests at 10 ms, then 5 s with 4 failures a second (two 503s with Retry-After
+    # and two 500s in the first of them), then good again.
+    tl = timeline([OK] * 5 + [(100, 4, 503, True, 10)] + [(100, 4, 500, False, 10)] * 4 + [OK] * 10)
+    r = report([injection("redis-stall@5s:3s", 5.25, 9.5, target="redis-1")], tl)
+    f = r.injected[0]
+    assert (f.spec, f.kind, f.target, f.at_s, f.for_s) == ("redis-stall@5s:3s", "redis-stall", "redis-1", 5, 3)
+    assert f.started_at == "2023-11-14T22:13:25.250Z" and f.ended_at == "2023-11-14T22:13:29.500Z"
+    assert (f.started_s, f.ended_s) == (5.25, 9.5)
+    assert f.during.model_dump() == {"start_s": 5, "end_s": 10, "requests": 500, "failures": 20,
+                                     "error_ratio": 0.04, "http_5xx": 20, "http_503_retry_after": 4,
+                                     "p95_ms": 10}
+    assert f.after.model_dump() == {"start_s": 10, "end_s": 20, "requests": 1000, "failures": 0,
+                                    "error_ratio": 0.0, "http_5xx": 0, "http_503_retry_after": 0,
+                                    "p95_ms": 10}
+    assert f.recovery_seconds == 0.5  # the fault ended at 9.5; 10, 11, 12 are good
+    assert r.targets.model_dump() == {"max_error_ratio": 0.001, "max_recovery_seconds": 5, "max_lost_writes": 0}
+    assert r.writes.checked_in == "postgres"
+
+
+def test_a_window_p95_and_error_ratio_are_its_own():
+    slow = (100, 1, 500, False, 300)
+    tl = timeline([OK] * 5 + [slow] * 3 + [OK] * 7)
+    f = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl).injected[0]
+    assert (f.during.p95_ms, f.during.error_ratio, f.during.failures) == (300, 0.01, 3)
+    assert (f.after.p95_ms, f.after.error_ratio) == (10, 0.0)
+    assert (f.during.start_s, f.during.end_s, f.after.start_s, f.after.end_s) == (5, 8, 8, 15)
+
+
+def test_the_after_window_ends_where_the_next_fault_starts():
+    tl = timeline([OK] * 30)
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0), injection("redis-stall@15s:3s", 15.6, 18.0)], tl)
+    first, second = r.injected
+    assert (first.after.start_s, first.after.end_s, first.after.requests) == (8, 15, 700)
+    assert (second.during.start_s, second.during.end_s) == (15, 18)
+    assert (second.after.start_s, second.after.end_s, second.after.requests) == (18, 30, 1200)
+
+
+def test_an_injection_never_restored_or_never_started_uses_what_is_known():
+    tl = timeline([OK] * 10)
+    unrestored = Injection(parse_fault("redis-stall@5s:3s"), started_at=T0 + 5.0, ended_at=None)
+    f = report([unrestored], tl).injected[0]
+    assert f.ended_at is None and f.ended_s == 5.0 and f.target == "-"
+    assert (f.during.start_s, f.during.end_s, f.during.requests) == (5, 5, 0)
+    assert f.during.error_ratio == 0.0
+    unstarted = Injection(parse_fault("redis-stall@5s:3s"), target="t", started_at=None, ended_at=None)
+    f = report([unstarted], tl).injected[0]
+    assert f.started_s == 0 and f.started_at == "2023-11-14T22:13:20.000Z"
+
+
+def test_a_run_without_a_timeline_ends_at_the_load_start():
+    r = report([injection("redis-stall@5s:3s", 0.0, 0.0)], [])
+    f = r.injected[0]
+    assert (f.after.start_s, f.after.end_s, f.after.requests) == (0, 0, 0)
+    assert f.recovery_seconds is None and not r.passed
+
+
+def test_error_ratio_and_recovery_exactly_at_their_targets_pass():
+    # FaultTargets(): max_error_ratio 0.001, max_recovery_seconds 5. 1 failure in 1000 is 0.001.
+    tl = timeline([OK] * 5 + [(100, 1, 404, False, 10)] + [OK] * 9)
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl)
+    assert r.passed, r.failures
+    two = timeline([OK] * 5 + [(100, 2, 404, False, 10)] + [OK] * 9)
+    assert any("error ratio 0.0020 (2/1000)" in f and "exceeds target 0.001" in f
+               for f in report([injection("redis-stall@5s:3s", 5.0, 8.0)], two).failures)
+    slow = (100, 0, None, False, 500)
+    tl = timeline([OK] * 5 + [slow] * 8 + [OK] * 8)  # good again from 13 s: 5 s after 8 s
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl)
+    assert r.injected[0].recovery_seconds == 5 and r.passed, r.failures
+
+
+def test_a_good_second_is_within_both_targets_and_has_requests():
+    at_p95 = (100, 1, 404, False, 100)  # p95 exactly 100 ms, 1% errors: both at TARGETS
+    assert recovery_seconds(timeline([at_p95] * 3), T0, int(T0) + 3, TARGETS) == 0
+    over_errors = (100, 2, 404, False, 10)
+    assert recovery_seconds(timeline([over_errors] * 3), T0, int(T0) + 3, TARGETS) is None
+    over_p95 = (100, 0, None, False, 110)
+    assert recovery_seconds(timeline([over_p95] * 3), T0, int(T0) + 3, TARGETS) is None
+    idle = timeline([(0, 0, None, False, 10)] * 3)
+    assert idle == [] and recovery_seconds(idle, T0, int(T0) + 3, TARGETS) is None
+
+
+def test_recovery_near_the_end_of_the_run_needs_only_the_seconds_left():
+    slow = (100, 0, None, False, 500)
+    tl = timeline([slow] * 8 + [OK] * 2)
+    assert recovery_seconds(tl, T0 + 2.0, int(T0) + 10, TARGETS) == 6
+    assert recovery_seconds(tl, T0 + 2.0, int(T0) + 9, TARGETS) == 6
+    # Three good seconds in a row, the first one partly before the fault's end.
+    assert recovery_seconds(timeline([OK] * 5), T0 + 1.7, int(T0) + 5, TARGETS) == 0
+    assert recovery_seconds(timeline([slow, slow, OK, OK, OK]), T0 + 0.4, int(T0) + 5, TARGETS) == 1.6
+
+
+def test_lost_writes_name_three_and_keep_twenty():
+    lost = [f"id{i}" for i in range(25)]
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], timeline([OK] * 12), lost=lost, acknowledged=40)
+    assert r.writes.lost == 25 and r.writes.lost_ids == lost[:20]
+    assert "writes: 25 of 40 acknowledged creates were lost (e.g. id0, id1, id2)" in r.failures
+
+
+def test_an_outage_with_only_honest_503s_but_no_recovery_fails_on_recovery_only():
+    tl = timeline([OK] * 5 + [(50, 50, 503, True, 5)] * 10)
+    r = report([injection("postgres-restart@5s:5s", 5.0, 10.0)], tl)
+    assert r.failures == ["fault postgres-restart@5s:5s: never recovered (error ratio and p95 back under target) "
+                          "before the run ended"]
+
+
+def test_steady_errors_exclude_every_fault_to_the_end_when_it_never_recovered():
+    bad = (100, 2, 500, False, 10)  # 2%: over the run's 1% target, so never a good second
+    outage = (50, 50, 503, True, 5)
+    tl = timeline([bad] * 3 + [outage] * 2 + [bad] * 2 + [outage] * 10)
+    inj = [injection("postgres-restart@3s:2s", 3.0, 5.0), injection("postgres-restart@7s:2s", 7.0, 9.0)]
+    r = report(inj, tl)
+    assert [f.recovery_seconds for f in r.injected] == [None, None]
+    # The first fault never recovered (its span runs to the end); only the 3 s before it count.
+    assert steady_errors(tl, inj, r) == (6, 300)
+    recovered = timeline([bad] * 3 + [outage] * 2 + [OK] * 4 + [bad] * 2)
+    inj = [injection("postgres-restart@3s:2s", 3.0, 5.0)]
+    r = report(inj, recovered)
+    assert r.injected[0].recovery_seconds == 0
+    assert steady_errors(recovered, inj, r) == (10, 900)

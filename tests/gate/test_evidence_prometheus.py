@@ -1,0 +1,227 @@
+"""The server's evidence read from a real Prometheus, holding a run written into its TSDB.
+
+The run is backfilled with `promtool tsdb create-blocks-from openmetrics` before Prometheus
+starts: every figure below is known in advance, and no scrape has to happen while the test
+waits. Samples are 5 s apart and the window is whole multiples of that, so `increase()`
+needs no extrapolation and each expected figure is plain arithmetic.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from loadline.gate import evidence
+from loadline.gate.evidence import EvidenceError, Prometheus, ServerTargets, Window, collect, gather
+from loadline.services import free_port
+
+STEP = 5  # seconds between samples, and the scrape interval the gate is told
+SPAN = 300  # seconds of history written before the last sample
+WINDOW = 60  # the run: the last 60 s up to the last scrape
+JOB = "api"
+
+# Per-second increments of the histogram, cumulative per bucket: (le, count).
+SLOW_GET = [("0.01", 50), ("0.05", 90), ("0.1", 100), ("+Inf", 100)]
+FAST_ERRORS = [("0.01", 10), ("0.05", 10), ("0.1", 10), ("+Inf", 10)]
+FAST_POST = [("0.01", 40), ("0.05", 40), ("0.1", 40), ("+Inf", 40)]
+PROBES = [("0.01", 0), ("0.05", 0), ("0.1", 0), ("+Inf", 1000)]
+
+TARGETS = ServerTargets(p95_ms=50, p99_ms=90, max_error_ratio=0.01, cache_hit_ratio=0.8)
+
+
+def _openmetrics(end: int) -> str:
+    times = range(end - SPAN, end + 1, STEP)
+    lines: list[str] = []
+
+    def series(name: str, labels: dict[str, str], value_at) -> None:
+        text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        lines.extend(f"{name}{{{text}}} {value_at(t)} {t}" for t in times)
+
+    lines.append("# TYPE up gauge")
+    series("up", {"job": JOB}, lambda t: 1)
+    series("up", {"job": "other"}, lambda t: 1)
+    lines.append("# TYPE http_request_duration_seconds histogram")
+    histograms = [
+        ({"method": "GET", "route": "/v1/events/{event_id}", "status": "200"}, SLOW_GET, JOB),
+        ({"method": "GET", "route": "/v1/events/{event_id}", "status": "503"}, FAST_ERRORS, JOB),
+        ({"method": "POST", "route": "/v1/events", "status": "201"}, FAST_POST, JOB),
+        # Not counted: a route that saw no request in the window, probes, and another job.
+        ({"method": "DELETE", "route": "/v1/events/{event_id}", "status": "204"}, [], JOB),
+        ({"method": "GET", "route": "/healthz", "status": "200"}, PROBES, JOB),
+        ({"method": "GET", "route": "/v1/events", "status": "500"}, PROBES, "other"),
+    ]
+    for labels, per_second, job in histograms:
+        for le, n in per_second:
+            series("http_request_duration_seconds_bucket", {"job": job, **labels, "le": le},
+                   lambda t, n=n: n * (t - end + SPAN))
+        # A route without traffic in the window still has a (constant) count.
+        total, idle = (per_second[-1][1], 0) if per_second else (0, 7)
+        series("http_request_duration_seconds_count", {"job": job, **labels},
+               lambda t, total=total, idle=idle: total * (t - end + SPAN) + idle)
+    lines.append("# TYPE cache_requests_total counter")
+    for result, rate in (("hit", 30), ("miss", 10), ("error", 5)):
+        series("cache_requests_total", {"job": JOB, "result": result}, lambda t, r=rate: r * (t - end + SPAN))
+    lines.append("# TYPE db_pool_connections_in_use gauge")
+    series("db_pool_connections_in_use", {"job": JOB}, lambda t: 8 if t == end - 30 else 2)
+    lines.append("# TYPE db_pool_connections_max gauge")
+    series("db_pool_connections_max", {"job": JOB}, lambda t: 10)
+    lines.append("# TYPE ALERTS gauge")
+    for name, severity, state, since in (("LoadlineRedisDown", "page", "firing", end - 20),
+                                         ("LoadlineApiSlow", "ticket", "firing", end - 40),
+                                         ("LoadlinePending", "page", "pending", end - 40),
+                                         ("LoadlineLongAgo", "page", "firing", end - SPAN)):
+        labels = {"alertname": name, "alertstate": state, "severity": severity}
+        text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        last = since + 10 if name == "LoadlineLongAgo" else end
+        lines.extend(f"ALERTS{{{text}}} 1 {t}" for t in range(since, last + 1, STEP))
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """(url, epoch second of the last sample) of a Prometheus holding the run."""
+    if not (shutil.which("prometheus") and shutil.which("promtool")):
+        pytest.fail("prometheus and promtool are needed (make setup installs them)")
+    root = tmp_path_factory.mktemp("prometheus")
+    end = int(time.time()) // STEP * STEP - STEP  # in the past: nothing is later than "now"
+    (root / "run.om").write_text(_openmetrics(end))
+    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(root / "run.om"),
+                    str(root / "data")], check=True, capture_output=True)
+    (root / "prometheus.yml").write_text("global: {}\n")
+    port = free_port()
+    log = (root / "prometheus.log").open("w")
+    proc = subprocess.Popen(["prometheus", f"--config.file={root / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"prometheus did not start: {(root / 'prometheus.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield url, end
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_the_window_is_read_as_the_server_recorded_it(prom):
+    url, end = prom
+    ev = collect(Prometheus(url), JOB, Window(end - WINDOW, end - 2), STEP)
+    # The window runs to the first scrape after the run's end: the last sample.
+    assert ev.window == Window(end - WINDOW, end)
+    # 150 requests a second on /v1/ routes over 60 s; probes and the other job left out.
+    assert ev.requests == 150 * WINDOW
+    assert ev.error_5xx_ratio == round(10 / 150, 6)
+    # Overall: 100 under 10 ms, 140 under 50 ms, 150 under 100 ms of every 150. p95 is rank
+    # 142.5, 2.5 into the 10 between 50 and 100 ms: 62.5 ms; p99 (rank 148.5): 92.5 ms.
+    assert (ev.p95_ms, ev.p99_ms) == (62.5, 92.5)
+    assert ev.routes == {
+        # 60 under 10 ms, 100 under 50, 110 under 100 of 110: p95 rank 104.5, p99 rank 108.9.
+        "GET /v1/events/{event_id}": evidence.RouteEvidence(requests=110 * WINDOW, http_5xx=10 * WINDOW,
+                                                            p95_ms=72.5, p99_ms=94.5),
+        # All 40 under 10 ms: p95 rank 38 of 40 is 9.5 ms, p99 9.9 ms.
+        "POST /v1/events": evidence.RouteEvidence(requests=40 * WINDOW, http_5xx=0.0, p95_ms=9.5, p99_ms=9.9),
+    }
+    assert (ev.cache_lookups, ev.cache_hit_ratio) == (40 * WINDOW, 0.75)  # errors are not lookups
+    # 2 of 10 connections in use, once 8: the peak and the mean over the window's 5 s steps.
+    assert ev.pool_saturation_max == pytest.approx(0.8)
+    assert ev.pool_saturation_mean == pytest.approx((0.2 * 12 + 0.8) / 13)
+    assert ev.alerts_fired == [{"alertname": "LoadlineApiSlow", "severity": "ticket"},
+                               {"alertname": "LoadlineRedisDown", "severity": "page"}]
+
+
+def test_gather_puts_the_evidence_and_its_failures_in_the_verdict(prom):
+    url, end = prom
+    result = gather(url, JOB, Window(end - WINDOW + 0.25, end - 2), STEP, TARGETS)
+    assert result.available and result.prometheus_url == url and result.reason is None
+    assert (result.window_start, result.window_end) == (end - WINDOW + 0.25, end)
+    assert (result.requests, result.p95_ms, result.p99_ms) == (150 * WINDOW, 62.5, 92.5)
+    assert (result.error_5xx_ratio, result.cache_hit_ratio, result.cache_hit_ratio_target) == (0.066667, 0.75, 0.8)
+    assert result.cache_lookups == 40 * WINDOW
+    assert (result.pool_saturation_max, result.pool_saturation_mean) == (0.8, round((0.2 * 12 + 0.8) / 13, 4))
+    assert result.per_route["POST /v1/events"].model_dump() == {"requests": 2400.0, "http_5xx": 0.0,
+                                                                "p95_ms": 9.5, "p99_ms": 9.9}
+    assert [a.model_dump() for a in result.alerts_fired] == [
+        {"alertname": "LoadlineApiSlow", "severity": "ticket"}, {"alertname": "LoadlineRedisDown", "severity": "page"}]
+    assert result.failures == [
+        "server overall: p95 62.5 ms exceeds target 50 ms",
+        "server overall: p99 92.5 ms exceeds target 90 ms",
+        "server GET /v1/events/{event_id}: p95 72.5 ms exceeds target 50 ms",
+        "server GET /v1/events/{event_id}: p99 94.5 ms exceeds target 90 ms",
+        "server overall: 5xx ratio 0.0667 exceeds target 0.01",
+        "server overall: cache hit ratio 0.750 is below target 0.8",
+        "server: alert LoadlineRedisDown (severity page) fired during the run",
+    ]
+
+
+def test_a_job_nobody_scrapes_has_no_evidence(prom, monkeypatch):
+    url, end = prom
+    monkeypatch.setattr(evidence, "SCRAPE_GRACE_S", 0.0)
+    with pytest.raises(EvidenceError) as err:
+        Prometheus(url + "/").wait_for_scrape("nobody", end - 10, 0.1)
+    assert str(err.value) == (f"Prometheus at {url} has no scrape of job nobody after the run ended "
+                              f"(never, run ended at {end - 10})")
+    result = gather(url, "nobody", Window(end - WINDOW, end), 0.1, TARGETS)
+    assert not result.available and result.reason.startswith(f"Prometheus at {url} has no scrape of job nobody")
+
+
+def test_a_run_that_ended_after_the_last_scrape_waits_then_says_when_it_saw_one(prom, monkeypatch):
+    url, end = prom
+    monkeypatch.setattr(evidence, "SCRAPE_GRACE_S", 0.0)
+    started = time.monotonic()
+    with pytest.raises(EvidenceError, match=rf"job api after the run ended \(last at {end}, run ended at {end + 1}\)"):
+        Prometheus(url).wait_for_scrape(JOB, end + 1, 0.5)
+    assert time.monotonic() - started >= 1.0  # it waited two scrape intervals before giving up
+    assert Prometheus(url).wait_for_scrape(JOB, end, 0.5) == end  # a scrape at the run's end counts
+
+
+def test_an_instant_query_is_asked_at_the_given_time(prom):
+    url, end = prom
+    p = Prometheus(url)
+    assert p.scalar(f'max(timestamp(up{{job="{JOB}"}}))', end - 100.4) == end - 105
+    assert p.scalar(f'max(timestamp(up{{job="{JOB}"}}))', end - SPAN - 400) is None  # before the run: no series
+    assert p.query('up{job="nobody"}', end) == []
+    assert p.query(f'up{{job="{JOB}"}}', end) == [{"metric": {"__name__": "up", "job": JOB}, "value": [end, "1"]}]
+
+
+@pytest.mark.parametrize("expr", ["0/0", "1/0", "-1/0"])
+def test_a_value_that_is_not_a_number_is_no_value(prom, expr):
+    url, end = prom
+    assert Prometheus(url).scalar(f"vector({expr})", end) is None
+    assert Prometheus(url).scalar("vector(0.5)", end) == 0.5
+
+
+def test_prometheus_refusing_or_not_answering_json_is_named(prom):
+    url, end = prom
+    with pytest.raises(EvidenceError) as err:
+        Prometheus(url).query("sum(", end)
+    assert str(err.value).startswith(f"Prometheus at {url} refused `sum(`: ") and "parse error" in str(err.value)
+    with pytest.raises(EvidenceError) as err:
+        Prometheus(url + "/nothing-here").query("up", end)
+    assert str(err.value) == f"Prometheus at {url}/nothing-here answered 404 with no JSON"
+
+
+def test_an_unreachable_prometheus_is_named_with_the_error():
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(EvidenceError, match=rf"^Prometheus at {url} is unreachable \(ConnectionError: "):
+        Prometheus(url, timeout_s=5).query("up", 0)
+
+
+def test_a_window_is_at_least_a_second():
+    assert Window(10.0, 10.2).seconds == 1
+    assert Window(10.0, 12.5).seconds == 3
+    assert Window(10.0, 9.0).seconds == 1
