@@ -25,8 +25,8 @@ from loadline.core import REPO_ROOT as REPO_ROOT
 from loadline.core import STACKS_DIR as STACKS_DIR
 from loadline.core import Environment
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 # Third-party images by the names `images.digests` takes (the table is components/images.py).
 IMAGE_NAMES = ("redis", "postgres", "redisExporter", "postgresExporter", "prometheus", "grafana",
                "kubeStateMetrics")
@@ -37,10 +37,10 @@ def _digest(value: str) -> str:
         raise ValueError(f"'{value}' is not a digest: expected sha256: and 64 lowercase hex digits "
                          "(`crane digest IMAGE:TAG`)")
     return value
-_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$")
-_MEMORY = re.compile(r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$")
-_DURATION = re.compile(r"^([0-9]+)(s|m|h)$")
-_CRON = re.compile(r"^(\S+\s+){4}\S+$")
+_CPU = re.compile(r"^([0-9]+m|[0-9]+(\.[0-9]+)?)\Z")
+_MEMORY = re.compile(r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?\Z")
+_DURATION = re.compile(r"^([0-9]+)(s|m|h)\Z")
+_CRON = re.compile(r"^(\S+\s+){4}\S+\Z")
 _MEMORY_FACTORS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
                    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 

@@ -49,3 +49,23 @@ def test_faults_run_one_at_a_time_in_time_order():
     with pytest.raises(FaultSpecError, match=r"'redis-all-kill@22s': starts at 22s, inside 'postgres-restart@20s:5s'"):
         parse_faults(["postgres-restart@20s:5s", "redis-all-kill@22s"], run_s=60)
     assert parse_faults([], run_s=10) == []
+
+
+def test_a_fault_may_end_just_before_the_load_and_the_message_says_what_to_do():
+    assert [s.end_s for s in parse_faults(["postgres-restart@20s:5s"], run_s=25.5)] == [25]
+    with pytest.raises(FaultSpecError) as err:
+        parse_faults(["postgres-restart@20s:5s"], run_s=25)
+    assert str(err.value) == ("--fault 'postgres-restart@20s:5s': ends at 25s but the load lasts 25s; leave time "
+                              "after the fault to judge recovery (or raise --duration)")
+
+
+def test_a_fault_may_start_where_the_previous_one_ends():
+    specs = parse_faults(["redis-stall@10s:5s", "redis-stall@5s:5s", "redis-stall@15s:1s"], run_s=60)
+    assert [(s.at_s, s.end_s) for s in specs] == [(5, 10), (10, 15), (15, 16)]
+    with pytest.raises(FaultSpecError) as err:
+        parse_faults(["redis-stall@10s:5s", "redis-stall@5s:6s"], run_s=60)
+    assert str(err.value) == ("--fault 'redis-stall@10s:5s': starts at 10s, inside 'redis-stall@5s:6s' "
+                              "(which lasts until 11s); faults run one at a time")
+    # Only neighbours in time order are compared: the third overlaps the second, not the first.
+    with pytest.raises(FaultSpecError, match="'redis-stall@12s:1s': starts at 12s, inside 'redis-stall@10s:5s'"):
+        parse_faults(["redis-stall@5s:1s", "redis-stall@10s:5s", "redis-stall@12s:1s"], run_s=60)

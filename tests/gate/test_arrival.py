@@ -170,3 +170,56 @@ def test_the_plan_as_a_dict_holds_every_field():
     p = _steady()
     assert p.as_dict() == {"model": "open", "users": p.users, "target_rps": 100.0, "per_user_rps": 5.0,
                            "stages": p.stages}
+
+
+def test_users_per_process_up_to_the_limit_and_the_message_beyond():
+    # 0.2 s interval: 5000 rps needs 1000 users, what one process carries.
+    assert plan(shape="steady", duration_s=10, p95_target_ms=50, rps=5000).users == 1000
+    with pytest.raises(PlanError) as err:
+        plan(shape="steady", duration_s=10, p95_target_ms=50, rps=5001)
+    assert str(err.value) == ("1001 users need at least 2 load generator processes (1000 users each); "
+                              "this run has 1 (--workers N)")
+    assert plan(shape="steady", duration_s=10, p95_target_ms=50, users=2000, spawn_rate=10, processes=2).users == 2000
+    with pytest.raises(PlanError, match="^2001 users need at least 3 load generator processes"):
+        plan(shape="steady", duration_s=10, p95_target_ms=50, users=2001, spawn_rate=10, processes=2)
+
+
+def test_the_spawn_rate_is_capped_per_process_and_at_least_one_user_runs():
+    p = plan(shape="steady", duration_s=10, p95_target_ms=50, rps=0.1)
+    assert p.users == 1 and p.stages[0]["spawn_rate"] == 1.0 and p.target_rps == 0.1
+    assert plan(shape="steady", duration_s=10, p95_target_ms=50, rps=100).stages[0]["spawn_rate"] == 20.0
+    assert plan(shape="steady", duration_s=10, p95_target_ms=50, rps=1500, processes=3).stages[0]["spawn_rate"] == 300
+    assert plan(shape="steady", duration_s=10, p95_target_ms=50, rps=1500, processes=2).stages[0]["spawn_rate"] == 200
+
+
+def test_closed_users_exactly_at_the_throughput_target_can_run_and_the_message_below():
+    # 15 users waiting 150 ms on average offer at most 100 rps.
+    assert plan(shape="steady", duration_s=10, p95_target_ms=50, users=15, spawn_rate=5, min_rps=100).users == 15
+    with pytest.raises(PlanError) as err:
+        plan(shape="steady", duration_s=10, p95_target_ms=50, users=15, spawn_rate=5, min_rps=100.5)
+    assert str(err.value) == ("too few users: 15 users waiting 50-250 ms between requests offer at most ~100 rps, "
+                              "below the throughput target 100.5 rps; set load.rps (an arrival rate) or more users")
+    p = plan(shape="steady", duration_s=10, p95_target_ms=50, users=15, spawn_rate=5)
+    assert (p.target_rps, p.per_user_rps, p.stages) == (None, None, [{"duration": 10, "users": 15, "spawn_rate": 5}])
+
+
+def test_neither_a_rate_nor_users_is_refused_too():
+    with pytest.raises(PlanError, match="^give either a target rate"):
+        plan(shape="steady", duration_s=10, p95_target_ms=50)
+
+
+def test_offered_requests_count_ramps_down_as_well_as_up():
+    p = arrival.ArrivalPlan("open", 10, 10.0, 2.0, [{"duration": 10, "users": 10, "spawn_rate": 5},
+                                                    {"duration": 20, "users": 4, "spawn_rate": 2}])
+    # 0-2 s: 0 -> 10 users (10 user-s), 2-10 s: 10 users (80); 10-13 s: 10 -> 4 (21), 13-20 s: 4 (28).
+    assert p.offered_requests() == pytest.approx((10 + 80 + 21 + 28) * 2.0)
+    assert p.offered_rps() == pytest.approx(139 * 2.0 / 20)
+    assert p.duration_s == 20
+    closed = arrival.ArrivalPlan("closed", 10, None, None, [{"duration": 10, "users": 10, "spawn_rate": 5}])
+    assert closed.offered_rps() is None
+
+
+def test_a_ramp_longer_than_its_stage_never_reaches_the_target():
+    p = arrival.ArrivalPlan("open", 10, 10.0, 1.0, [{"duration": 2, "users": 10, "spawn_rate": 1}])
+    # 2 s at 1 user/s: from 0 to 10 users, counted as a 2 s ramp to the target (10 user-s).
+    assert p.offered_requests() == pytest.approx(10.0)

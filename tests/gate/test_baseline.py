@@ -15,9 +15,10 @@ from loadline.gate.baseline import (
     read,
     resolve,
     save,
+    table_html,
     table_markdown,
 )
-from loadline.gate.verdict import Verdict
+from loadline.gate.verdict import BaselineResult, BaselineRow, Verdict
 from tests.gate.test_markdown import VERDICT
 
 
@@ -136,3 +137,116 @@ def test_samples_from_stats_keep_the_inner_seconds_only():
     assert Samples.from_stats({}) == Samples(latency_ms={}, per_second=[])
     # Seconds arrive as JSON keys, unordered: the edges are the earliest and latest.
     assert Samples.from_stats({"reqs_per_sec": {"103": 1, "100": 2, "102": 30, "101": 40}}).per_second == [40, 30]
+
+
+RESULT = BaselineResult(path="b.json", saved_at="2026-11-30T10:00:00+00:00", alpha=0.01, max_regression_percent=20,
+                        rows=[BaselineRow(metric="p95_ms", baseline=20, current=30.5, change_percent=52.5,
+                                          p_value=0.000123, regressed=True),
+                              BaselineRow(metric="rps", baseline=100, current=100, change_percent=None,
+                                          p_value=None, regressed=False)],
+                        failures=[])
+
+
+def test_the_markdown_table_row_by_row():
+    assert table_markdown(RESULT) == [
+        "Against the baseline of 2026-11-30T10:00:00+00:00 (regression: beyond 20% and Mann-Whitney U p < 0.01):",
+        "",
+        "| metric | baseline | this run | change | p | regressed |",
+        "|---|---:|---:|---:|---:|---|",
+        "| p95_ms | 20 | 30.5 | +52.5% | 0.00012 | **yes** |",
+        "| rps | 100 | 100 | - | - | no |",
+    ]
+
+
+def test_the_html_table_row_by_row():
+    assert table_html(RESULT) == (
+        '<section id="loadline-baseline"><h2>Against the baseline of 2026-11-30T10:00:00+00:00</h2>'
+        "<p>Regression: beyond 20% and Mann-Whitney U p &lt; 0.01.</p>"
+        "<table><tr><th>metric</th><th>baseline</th><th>this run</th><th>change</th><th>p</th>"
+        "<th>regressed</th></tr>"
+        "<tr><td>p95_ms</td><td>20</td><td>30.5</td><td>+52.5%</td><td>0.00012</td><td>yes</td></tr>"
+        "<tr><td>rps</td><td>100</td><td>100</td><td>-</td><td>-</td><td>no</td></tr>"
+        "</table></section>")
+
+
+def test_the_html_report_gains_the_table_before_its_last_body_end(tmp_path):
+    report = tmp_path / "report.html"
+    report.write_text("<html><body>a</body><body>b</body></html>")
+    add_to_html_report(report, RESULT)
+    assert report.read_text() == "<html><body>a</body><body>b" + table_html(RESULT) + "</body></html>"
+    bare = tmp_path / "bare.html"
+    bare.write_text("<p>no body end</p>")
+    add_to_html_report(bare, RESULT)
+    assert bare.read_text() == "<p>no body end</p>" + table_html(RESULT)
+    add_to_html_report(tmp_path / "missing.html", RESULT)
+    assert not (tmp_path / "missing.html").exists()
+
+
+@pytest.mark.parametrize("body", [
+    "not json", "[]", json.dumps({"saved_at": "x", "verdict": {"measured": {"p95_ms": "fast", "rps": 1}},
+                                  "samples": {"latency_ms": {}, "per_second": []}}),
+    json.dumps({"saved_at": "x", "verdict": {"measured": {"p95_ms": 1, "rps": 1}},
+                "samples": {"latency_ms": {}}})])
+def test_a_file_that_is_not_a_baseline_is_named_with_the_reason(tmp_path, body):
+    bad = tmp_path / "bad.json"
+    bad.write_text(body)
+    with pytest.raises(BaselineError, match=rf"^--baseline: {bad} is not a baseline file \((JSONDecodeError|TypeError|ValueError|KeyError): "):
+        read(bad)
+    with pytest.raises(BaselineError, match="is not a baseline file"):
+        read(tmp_path / "absent.json")
+
+
+def test_a_baseline_file_is_read_field_by_field(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"saved_at": "2026-11-30T10:00:00+00:00",
+                                "verdict": {"measured": {"p95_ms": 12, "rps": "40.5"}},
+                                "samples": {"latency_ms": {"5": 3, "7.5": "2"}, "per_second": ["40", 41]}}))
+    assert read(path) == Baseline(path=path, saved_at="2026-11-30T10:00:00+00:00", p95_ms=12.0, rps=40.5,
+                                  samples=Samples(latency_ms={5.0: 3, 7.5: 2}, per_second=[40, 41]))
+
+
+def test_no_baseline_throughput_or_too_few_samples_leave_the_change_or_p_unknown():
+    b = Baseline(path="b.json", saved_at="t", p95_ms=0.0, rps=0.0,
+                 samples=Samples(latency_ms={5.0: 1}, per_second=[10]))
+    result = compare(b, p95_ms=50.0, rps=10.0, samples=Samples({5.0: 1, 6.0: 1}, [10, 10]),
+                     max_regression_percent=20)
+    assert [(r.metric, r.change_percent, r.p_value, r.regressed) for r in result.rows] == [
+        ("p95_ms", None, None, False), ("rps", None, None, False)]
+
+
+def test_the_change_is_rounded_to_two_decimals_and_signed():
+    b = base()
+    result = compare(b, p95_ms=b.p95_ms * 1.123456, rps=b.rps * 0.5, samples=b.samples, max_regression_percent=20)
+    assert [r.change_percent for r in result.rows] == [12.35, -50.0]
+    assert result.alpha == ALPHA and result.max_regression_percent == 20 and result.path == "b.json"
+
+
+def test_each_regression_sentence_carries_the_figures_of_its_row():
+    b = base(rps=100)
+    slower = samples(15.0, 3000, rps=60, seed=2)
+    p95 = float(np.percentile(slower.latencies(), 95))
+    result = compare(b, p95_ms=p95, rps=60, samples=slower, max_regression_percent=20)
+    latency, throughput = result.rows
+    assert latency.regressed and throughput.regressed and latency.p_value < 1e-6 and throughput.p_value < 1e-6
+    assert result.failures == [
+        f"regression: p95 {p95:g} ms is {latency.change_percent:g}% above the baseline's {b.p95_ms:g} ms "
+        f"(limit 20%; Mann-Whitney U p={latency.p_value:.2g} < 0.01)",
+        f"regression: throughput 60 rps is 40% below the baseline's 100 rps "
+        f"(limit 20%; Mann-Whitney U p={throughput.p_value:.2g} < 0.01)"]
+
+
+def test_a_change_exactly_at_the_limit_is_no_regression():
+    b = base()
+    result = compare(b, p95_ms=b.p95_ms * 1.2, rps=80.0, samples=samples(30.0, 3000, rps=40, seed=2),
+                     max_regression_percent=20)
+    assert [r.change_percent for r in result.rows] == [20.0, -20.0]
+    assert [r.regressed for r in result.rows] == [False, False] and result.failures == []
+
+
+def test_a_significance_level_can_be_asked_for():
+    b = base()
+    slower = samples(10.6, 3000, seed=2)
+    p95 = b.p95_ms * 1.5
+    strict = compare(b, p95_ms=p95, rps=100, samples=slower, max_regression_percent=20, alpha=1e-300)
+    assert not strict.rows[0].regressed and strict.alpha == 1e-300
+    assert compare(b, p95_ms=p95, rps=100, samples=slower, max_regression_percent=20).rows[0].regressed

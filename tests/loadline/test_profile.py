@@ -252,3 +252,43 @@ def test_stack_file_problems_are_profile_errors(tmp_path):
     with pytest.raises(ProfileError, match="loadline:profile: key is missing from the stack's config"):
         load_profile("nokey", tmp_path)
     assert available_stacks(tmp_path) == ["broken", "noconfig", "nokey"]
+
+
+GOOD_DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("digest", [GOOD_DIGEST[:-1], GOOD_DIGEST + "0", GOOD_DIGEST.upper().replace("SHA", "sha"),
+                                    "sha512:" + "0" * 64, " " + GOOD_DIGEST, GOOD_DIGEST + "\n"])
+def test_an_image_digest_is_sha256_and_64_lowercase_hex_digits(digest):
+    for mutate, key in ((lambda d: d["image"].update(digest=digest), "image.digest"),
+                        (lambda d: d.setdefault("images", {}).update(digests={"redis": digest}), "images.digests")):
+        data = copy.deepcopy(_raw("dev"))
+        mutate(data)
+        with pytest.raises(ProfileError) as info:
+            validate_profile("dev", data)
+        assert dict(info.value.problems)[key] == (
+            f"'{digest}' is not a digest: expected sha256: and 64 lowercase hex digits (`crane digest IMAGE:TAG`)")
+
+
+def test_a_valid_digest_is_kept_as_given():
+    data = copy.deepcopy(_raw("dev"))
+    data["image"]["digest"] = GOOD_DIGEST
+    data.setdefault("images", {})["digests"] = {"redis": GOOD_DIGEST}
+    p = validate_profile("dev", data)
+    assert p.image.digest == GOOD_DIGEST and p.images.digests == {"redis": GOOD_DIGEST}
+    assert p.image.ref.endswith(f":{p.image.tag}@{GOOD_DIGEST}")
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda d: d.update(namespace="loadline-dev\n"), "namespace"),
+    (lambda d: d["api"]["resources"]["limits"].update(cpu="500m\n"), "api.resources.limits.cpu"),
+    (lambda d: d["api"]["resources"]["limits"].update(memory="256Mi\n"), "api.resources.limits.memory"),
+    (lambda d: d["load"].update(duration="30s\n"), "load.duration"),
+])
+def test_a_trailing_newline_is_no_valid_value(mutate, key):
+    # `$` in a Python pattern also matches before a final newline; such a value would reach a manifest.
+    data = copy.deepcopy(_raw("dev"))
+    mutate(data)
+    with pytest.raises(ProfileError) as info:
+        validate_profile("dev", data)
+    assert key in dict(info.value.problems)

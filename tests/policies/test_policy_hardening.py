@@ -236,3 +236,56 @@ def test_check_manifests_passes_the_hardened_twin(tmp_path):
     result = CliRunner().invoke(app, ["check", "--manifests", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "summary: PASS: 0 mandatory violations, 0 advisory violations, 0 exempted" in result.output
+
+
+@pytest.mark.parametrize("mode, problem", [
+    (0o400, None), (0o440, None), (256.0, None),
+    (0o444, "has mode 0444; use 0400 or 0440"), (0o4400, "has mode 4400; use 0400 or 0440"),
+    (256.5, "has mode 256.5, not a number"), ("0400", "has mode '0400', not a number"),
+    (True, "has mode True, not a number")])
+def test_a_secret_file_mode_is_a_whole_number_that_only_the_owner_and_group_read(mode, problem):
+    found = secrets_as_files(_with_secret_volume(mode), PROD)
+    assert found == ([] if problem is None else [f"volume creds (Secret web-creds) {problem}"])
+
+
+def test_every_secret_source_of_a_volume_is_named_and_judged():
+    web = deployment()
+    _pod(web)["volumes"] = [
+        {"name": "plain", "emptyDir": {}},
+        {"name": "both", "secret": {"name": "by-name", "defaultMode": 0o400},
+         "projected": {"defaultMode": 0o444, "sources": [{"configMap": {"name": "c"}}, {"secret": {"name": "p1"}},
+                                                           {"secret": {}}]}},
+        {"secret": {"secretName": "s", "defaultMode": 0o400,
+                    "items": [{"key": "a", "path": "a", "mode": 0o600}, {"key": "b", "mode": 0o400},
+                              {"key": "c"}]}},
+    ]
+    assert secrets_as_files(web, PROD) == [
+        "volume both (Secret p1) has mode 0444; use 0400 or 0440",
+        "volume both (Secret ?) has mode 0444; use 0400 or 0440",
+        "volume ? item a has mode 0600; use 0400 or 0440",
+    ]
+
+
+def test_only_mounts_of_secret_volumes_must_be_read_only():
+    web = _with_secret_volume()
+    _pod(web)["volumes"].append({"name": "scratch", "emptyDir": {}})
+    _pod(web)["containers"][0]["volumeMounts"] += [{"name": "scratch", "mountPath": "/tmp"},
+                                                   {"name": "creds", "mountPath": "/again", "readOnly": "true"},
+                                                   {"name": "creds"}]
+    assert secrets_as_files(web, PROD) == [
+        "container web mounts secret volume creds at /again without readOnly: true",
+        "container web mounts secret volume creds at ? without readOnly: true"]
+
+
+def test_secret_references_without_names_are_still_reported():
+    web = deployment(containers=[container(env=[{"valueFrom": {"secretKeyRef": {}}},
+                                                {"name": "CM", "valueFrom": {"configMapKeyRef": {"name": "c"}}}],
+                                           envFrom=[{"secretRef": {}}, {"configMapRef": {"name": "c"}}])])
+    assert secrets_as_files(web, PROD) == [
+        "container web env ? takes key ? of Secret ? as an environment variable",
+        "container web envFrom loads every key of Secret ? into environment variables"]
+
+
+def test_objects_without_pods_have_no_secret_files_to_judge():
+    assert secrets_as_files({"kind": "ConfigMap", "metadata": {"name": "c"}}, PROD) == []
+    assert env_secret_refs({"kind": "ConfigMap", "metadata": {"name": "c"}}, PROD) == []
