@@ -15,6 +15,8 @@ from components.images import API_UID
 from loadline.profile import Profile
 
 PORT = 8000
+# The client Service's port: the one in the API's cluster URL.
+SERVICE_PORT = 80
 METRICS_JOB = "loadline-api"
 SECRETS = f"{common.SECRETS_DIR}/events"
 
@@ -210,7 +212,7 @@ class ApiService(pulumi.ComponentResource):
         service = k8s.core.v1.Service(
             f"{name}-svc",
             metadata=common.metadata(name, ns, {**self._lbl, "loadline.dev/job": METRICS_JOB}),
-            spec=common.service_spec(sel, ("http", 80)),
+            spec=common.service_spec(sel, ("http", SERVICE_PORT)),
             opts=self._child,
         )
         # The headless DNS name lists every ready pod, which is how the bundled Prometheus

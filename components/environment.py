@@ -2,7 +2,8 @@
 
 Namespace (restricted Pod Security, default-deny NetworkPolicy) -> Image, Postgres,
 RedisCluster -> ApiService (its migrations Job waits for the database and Redis) ->
-Monitoring. Each component adds the explicit NetworkPolicy allows it needs.
+Monitoring, and for review stacks (or `load.runner.inCluster`) the LocustRunner. Each
+component adds the explicit NetworkPolicy allows it needs.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import common
-from components.api_service import ApiService, ApiServiceArgs
+from components.api_service import SERVICE_PORT, ApiService, ApiServiceArgs
 from components.image import Image, ImageArgs
+from components.locust_runner import LocustRunner, LocustRunnerArgs
 from components.monitoring.monitoring import Monitoring, MonitoringArgs
 from components.postgres import Postgres, PostgresArgs
 from components.redis_cluster import RedisCluster, RedisClusterArgs
@@ -66,6 +68,15 @@ class Environment(pulumi.ComponentResource):
             profile=p, namespace=ns, api_host=api.metrics_host, redis_targets=redis.metrics_targets,
             postgres_targets=postgres.metrics_targets, extra_labels=extra),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]))
+
+        if p.runs_in_cluster:
+            # The API's Service by its cluster DNS name, port included: the runner measures the
+            # stack from inside, the way its clients reach it.
+            target = api.service_name.apply(
+                lambda svc: common.dns(svc, p.namespace, port=SERVICE_PORT, scheme="http"))
+            LocustRunner(f"{name}-loadtest", LocustRunnerArgs(
+                profile=p, namespace=ns, target=target, api_keys_secret_name=api.api_keys_secret_name,
+                extra_labels=extra), opts=pulumi.ResourceOptions(parent=self, depends_on=[api]))
 
         self.namespace = ns
         self.api_url = api.url

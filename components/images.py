@@ -16,6 +16,8 @@ POSTGRES_EXPORTER = "prometheuscommunity/postgres-exporter:v0.15.0"
 PROMETHEUS = "prom/prometheus:v2.53.2"
 GRAFANA = "grafana/grafana:11.2.0"
 KUBE_STATE_METRICS = "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0"
+# The same Locust as requirements.lock: the suite runs in-cluster exactly as it runs here.
+LOCUST = "locustio/locust:2.47.0"
 
 # The profile's names for them (`images.digests.<name>`).
 BY_NAME = {
@@ -26,6 +28,7 @@ BY_NAME = {
     "prometheus": PROMETHEUS,
     "grafana": GRAFANA,
     "kubeStateMetrics": KUBE_STATE_METRICS,
+    "locust": LOCUST,
 }
 
 # Each component runs as its own uid and gid, all >= 10000: below that they collide with
@@ -40,6 +43,7 @@ POSTGRES_EXPORTER_UID = 10021
 PROMETHEUS_UID = 10030
 GRAFANA_UID = 10040
 KUBE_STATE_METRICS_UID = 10050
+LOCUST_UID = 10060
 
 
 def ref(name: str, profile: Profile | None = None) -> str:

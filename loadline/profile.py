@@ -29,7 +29,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 # Third-party images by the names `images.digests` takes (the table is components/images.py).
 IMAGE_NAMES = ("redis", "postgres", "redisExporter", "postgresExporter", "prometheus", "grafana",
-               "kubeStateMetrics")
+               "kubeStateMetrics", "locust")
 
 
 def _digest(value: str) -> str:
@@ -349,6 +349,27 @@ GATE_ONLY_SLO_KEYS = ("faults", "cache_hit_ratio", "max_regression_percent")
 SLO_TARGETS: tuple[str, ...] = tuple(k for k in Slo.model_fields if k not in GATE_ONLY_SLO_KEYS)
 
 
+class Runner(_Model):
+    """The in-cluster Locust runner (components/locust_runner.py): a master and N workers."""
+
+    in_cluster: bool | None = Field(
+        None, description="render the in-cluster Locust runner; unset: only review stacks have one")
+    workers: int = Field(2, ge=1, le=100, description="Locust worker pods under the master")
+    cpu: str = Field("1", description="CPU of each worker, requested and limited alike (a throttled "
+                                      "generator is a run that did not happen)")
+    memory: str = Field("512Mi", description="memory of each worker, requested and limited alike")
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, v: str) -> str:
+        return Quantities._cpu(v)
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        return Quantities._memory(v)
+
+
 class Load(_Model):
     rps: float | None = Field(
         None, gt=0, le=100000, description="open model: the arrival rate the gate offers (peak of the shape)")
@@ -357,6 +378,7 @@ class Load(_Model):
         None, gt=0, le=1000, description="closed model: users started per second")
     duration: str
     shape: Literal["steady", "ramp", "spike"]
+    runner: Runner = Field(default_factory=Runner)
 
     @model_validator(mode="after")
     def _one_model(self) -> Load:
@@ -400,6 +422,12 @@ class Profile(_Model):
             raise ValueError(f"load.rps: {self.load.rps:g} is below slo.minRps "
                              f"({self.slo.min_rps:g}); the gate could never prove that throughput")
         return self
+
+    @property
+    def runs_in_cluster(self) -> bool:
+        """Whether the stack renders the in-cluster Locust runner (`load.runner.inCluster`)."""
+        flag = self.load.runner.in_cluster
+        return self.environment == "review" if flag is None else flag
 
     @field_validator("namespace")
     @classmethod

@@ -6,7 +6,8 @@ LOADLINE_API_KEY set (the data is then seeded at test start).
 
 Environment: LOADLINE_STAGES (JSON stages list, see loadtests/stages.py),
 LOADLINE_PACING (requests/s per user: an arrival-rate load; unset: users think 50-250 ms),
-LOADLINE_API_KEY, LOADLINE_SEED_FILE (seed.json from the gate), LOADLINE_STATS_OUT
+LOADLINE_API_KEY (or LOADLINE_API_KEY_FILE: a file holding it, such as a mounted Secret),
+LOADLINE_SEED_FILE (seed.json from the gate), LOADLINE_STATS_OUT
 (where the complete statistics are written when Locust quits), LOADLINE_START_FILE
 (written with the epoch time when the load starts, so the gate can time its faults),
 LOADLINE_CREATED_OUT (the id of every create answered 201, one a line, so the gate can
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import gevent
 from locust import FastHttpUser, LoadTestShape, User, between, events, task
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.abort import AbortRule
 from loadtests.events_api import (
@@ -46,7 +47,17 @@ from loadtests.timeline import Timeline
 
 STAGES = json.loads(os.environ.get("LOADLINE_STAGES") or "null") or stages(
     "steady", users=10, spawn_rate=5, duration_s=30)
-API_KEY = os.environ.get("LOADLINE_API_KEY", "")
+
+
+def _api_key() -> str:
+    """LOADLINE_API_KEY, or the first key in the file LOADLINE_API_KEY_FILE names (a mounted Secret)."""
+    if os.environ.get("LOADLINE_API_KEY"):
+        return os.environ["LOADLINE_API_KEY"]
+    path = os.environ.get("LOADLINE_API_KEY_FILE")
+    return Path(path).read_text().split(",")[0].strip() if path else ""
+
+
+API_KEY = _api_key()
 PACER = Pacer(float(os.environ["LOADLINE_PACING"])) if os.environ.get("LOADLINE_PACING") else None
 SEED: dict = {}
 HISTORY: list[dict] = []
@@ -65,7 +76,9 @@ WORKER_PACING = [0.0, 0.0, 0.0]
 def _load_seed(environment, **_kw):
     if os.environ.get("LOADLINE_SEED_FILE"):
         SEED.update(json.loads(Path(os.environ["LOADLINE_SEED_FILE"]).read_text()))
-    elif not SEED:
+    elif not SEED and not isinstance(environment.runner, MasterRunner):
+        # Without a seed file (in a cluster) each process that sends load seeds its own
+        # events; a master sends none, so it needs no data and no route to the API.
         SEED.update(seed(environment.host.rstrip("/"), API_KEY))
     if not isinstance(environment.runner, WorkerRunner):
         gevent.spawn(_sample_history, environment)
