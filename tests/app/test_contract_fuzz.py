@@ -9,10 +9,6 @@ same command. docs/testing.md says how to run it and how to read a failure.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import hypothesis
 import pytest
@@ -20,9 +16,9 @@ import requests
 import schemathesis
 
 from app.main import create_app
-from loadline.services import free_port
 from tests.app.conftest import API_KEY, make_settings
 from tests.app.contract_hooks import map_case
+from tests.app.serve import serve
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 STATEFUL_SCENARIOS = int(os.environ.get("FUZZ_STATEFUL_SCENARIOS", "40"))
@@ -38,36 +34,10 @@ CONFIG = {
 @pytest.fixture(scope="module")
 def api_url(database_url, redis, tmp_path_factory):
     """The service as deployed, with a rate limit the fuzzer cannot exhaust (429 stays documented)."""
-    tmp = tmp_path_factory.mktemp("contract")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
-    env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=database_url, EVENTS_REDIS_URL=redis.url,
-               EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port), EVENTS_WORKERS="1",
+    with serve(database_url, redis.url, tmp_path_factory.mktemp("contract"), workers=1,
                EVENTS_RATE_LIMIT_PER_SECOND="1000000", EVENTS_RATE_LIMIT_BURST="1000000",
-               EVENTS_ACCESS_LOG="false")
-    log_path = tmp / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the service did not become ready:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
-    yield base
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+               EVENTS_ACCESS_LOG="false") as served:
+        yield served.base
 
 
 def _document() -> dict:

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -129,82 +129,67 @@ def counters(client) -> dict[str, float]:
             "fail_open": metric(client, "rate_limit_fail_open_total")}
 
 
+def survives(client, *, event_at: str, break_redis: Callable[[], None], restore_redis: Callable[[], None],
+             answered_while_broken: int, degraded: bool = True, whole_again: Callable[[], object] | None = None,
+             ) -> None:
+    """Load, break Redis, keep loading, restore it; no 5xx at any point, the cache back in use,
+    and every acknowledged write kept. DEGRADED: /readyz must say so while Redis is broken."""
+    event = create(client, starts_at=event_at, ends_at="2035-01-01T09:00:00Z")
+    before = counters(client)
+    with Load(client, event["id"]).running() as load:
+        load.wait_for(50)
+        try:
+            break_redis()
+            load.wait_for(answered_while_broken)
+            if degraded:
+                assert_degraded_not_failing(client, load, before)
+        finally:
+            restore_redis()
+        if whole_again is not None:
+            whole_again()
+        assert_recovers(client, event["id"])
+        load.wait_for(50)
+    assert not [s for s in load.statuses if s >= 500], load.statuses
+    assert_no_write_lost(client, load)
+
+
+def each(action: Callable[[RedisServer], object], nodes: list[RedisServer]) -> Callable[[], None]:
+    def run() -> None:
+        for node in nodes:
+            action(node)
+    return run
+
+
+def cluster_settings(database_url, cluster: RedisCluster):
+    return make_settings(database_url, cluster.url.split(","), redis_mode="cluster", **BREAKER)
+
+
 def test_whole_cluster_killed_under_requests_then_back(database_url, own_cluster):
-    settings = make_settings(database_url, own_cluster.url.split(","), redis_mode="cluster", **BREAKER)
-    with running(settings) as client:
-        event = create(client, starts_at="2035-01-01T08:00:00Z", ends_at="2035-01-01T09:00:00Z")
-        before = counters(client)
-        with Load(client, event["id"]).running() as load:
-            load.wait_for(50)
-            for node in own_cluster.nodes:
-                node.kill()
-            load.wait_for(100)
-            assert_degraded_not_failing(client, load, before)
-            for node in own_cluster.nodes:
-                node.start()
-            own_cluster.wait_ok(expect_masters=3)
-            assert_recovers(client, event["id"])
-            load.wait_for(50)
-        assert not [s for s in load.statuses if s >= 500], load.statuses
-        assert_no_write_lost(client, load)
+    with running(cluster_settings(database_url, own_cluster)) as client:
+        survives(client, event_at="2035-01-01T08:00:00Z", answered_while_broken=100,
+                 break_redis=each(RedisServer.kill, own_cluster.nodes),
+                 restore_redis=each(RedisServer.start, own_cluster.nodes),
+                 whole_again=lambda: own_cluster.wait_ok(expect_masters=3))
 
 
 def test_whole_cluster_hung_under_requests_then_back(database_url, own_cluster):
-    settings = make_settings(database_url, own_cluster.url.split(","), redis_mode="cluster", **BREAKER)
-    with running(settings) as client:
-        event = create(client, starts_at="2035-01-01T08:30:00Z", ends_at="2035-01-01T09:00:00Z")
-        before = counters(client)
-        with Load(client, event["id"]).running() as load:
-            load.wait_for(50)
-            try:
-                for node in own_cluster.nodes:
-                    pause(node)
-                load.wait_for(40)
-                assert_degraded_not_failing(client, load, before)
-            finally:
-                for node in own_cluster.nodes:
-                    resume(node)
-            own_cluster.wait_ok(expect_masters=3)
-            assert_recovers(client, event["id"])
-            load.wait_for(50)
-        assert not [s for s in load.statuses if s >= 500], load.statuses
-        assert_no_write_lost(client, load)
+    with running(cluster_settings(database_url, own_cluster)) as client:
+        survives(client, event_at="2035-01-01T08:30:00Z", answered_while_broken=40,
+                 break_redis=each(pause, own_cluster.nodes), restore_redis=each(resume, own_cluster.nodes),
+                 whole_again=lambda: own_cluster.wait_ok(expect_masters=3))
 
 
 def test_one_cluster_master_hung_under_requests_then_back(database_url, own_cluster):
     # A hung master answers nothing but keeps its sockets open: every call to its slots waits for
     # the timeout, until its replica takes over. Resumed, it rejoins as a replica.
-    settings = make_settings(database_url, own_cluster.url.split(","), redis_mode="cluster", **BREAKER)
-    with running(settings) as client:
-        event = create(client, starts_at="2035-01-01T06:00:00Z", ends_at="2035-01-01T07:00:00Z")
-        victim = own_cluster.masters()[0]
-        with Load(client, event["id"]).running() as load:
-            load.wait_for(50)
-            try:
-                pause(victim)
-                load.wait_for(60)
-            finally:
-                resume(victim)
-            own_cluster.wait_ok(expect_masters=3)
-            assert_recovers(client, event["id"])
-            load.wait_for(50)
-        assert not [s for s in load.statuses if s >= 500], load.statuses
-        assert_no_write_lost(client, load)
+    victim = own_cluster.masters()[0]
+    with running(cluster_settings(database_url, own_cluster)) as client:
+        survives(client, event_at="2035-01-01T06:00:00Z", answered_while_broken=60, degraded=False,
+                 break_redis=lambda: pause(victim), restore_redis=lambda: resume(victim),
+                 whole_again=lambda: own_cluster.wait_ok(expect_masters=3))
 
 
 def test_standalone_hung_under_requests_then_back(app_factory, redis):
     with app_factory(**BREAKER) as client:
-        event = create(client, starts_at="2035-01-01T07:00:00Z", ends_at="2035-01-01T08:00:00Z")
-        before = counters(client)
-        with Load(client, event["id"]).running() as load:
-            load.wait_for(50)
-            try:
-                pause(redis)
-                load.wait_for(40)
-                assert_degraded_not_failing(client, load, before)
-            finally:
-                resume(redis)
-            assert_recovers(client, event["id"])
-            load.wait_for(50)
-        assert not [s for s in load.statuses if s >= 500], load.statuses
-        assert_no_write_lost(client, load)
+        survives(client, event_at="2035-01-01T07:00:00Z", answered_while_broken=40,
+                 break_redis=lambda: pause(redis), restore_redis=lambda: resume(redis))

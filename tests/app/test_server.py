@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,34 +12,15 @@ import psutil
 import pytest
 import requests
 
-from loadline.services import free_port
 from tests.app.conftest import API_KEY
+from tests.app.serve import serve
 
 
 @pytest.fixture
 def server(database_url, redis, tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
-    env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=database_url, EVENTS_REDIS_URL=redis.url,
-               EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port), EVENTS_WORKERS="2",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"))
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115  (the server writes to it until it stops)
-    proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-        time.sleep(0.2)
-    yield proc, base, tmp_path
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-    log.close()
+    with serve(database_url, redis.url, tmp_path, workers=2, ready_path="/healthz",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom")) as served:
+        yield served.proc, served.base, tmp_path
 
 
 def test_workers_share_their_metrics_and_log_json_with_the_request_id(server):
