@@ -2,7 +2,6 @@
 
 import copy
 from datetime import UTC
-from functools import cache
 
 import pytest
 from typer.testing import CliRunner
@@ -11,18 +10,17 @@ from loadline.check import check_manifests, check_objects
 from loadline.cli import app
 from loadline.envs.config import is_generated
 from loadline.profile import available_stacks, load_profile, stack_file
-from loadline.render import render_stack
 from policies.guardrails import Level
 from policies.guardrails.context import profile_context
+from tests.fixtures.renders import rendered
 
 # Every stack file in stacks/ except the review stacks `env up` writes: a stack added later is
 # checked without anyone remembering to list it.
 SHIPPED = [s for s in available_stacks() if not is_generated(stack_file(s))]
 
 
-@cache
 def _render(stack):
-    return render_stack(stack)
+    return rendered(stack)
 
 
 def _check(stack, manifests):

@@ -13,6 +13,7 @@ from render_helpers import write_stack
 from loadline.profile import ProfileError
 from loadline.render import MASK, render_stack
 from loadline.render.validate import validate, validate_manifests
+from tests.fixtures.renders import rendered
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +55,7 @@ def test_cli_renders_and_validates_dev(tmp_path):
 
 
 def test_strict_validation_names_object_and_field():
-    result = render_stack("dev")
+    result = rendered("dev")
     deployment = next(m for m in result.manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == "loadline-api")
     deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsRoot"] = True
     deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = {"bad": 1}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from loadline.render import MASK, render_stack
+from loadline.render import MASK
 from loadline.render.validate import validate
+from tests.fixtures.renders import rendered as session_render
 
 SHIPPED = ["dev", "staging", "prod", "local"]
 LONG_RUNNING = {"Deployment", "StatefulSet"}
@@ -15,7 +16,7 @@ COMMON = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernete
 
 @pytest.fixture(scope="module", params=SHIPPED)
 def rendered(request):
-    return render_stack(request.param)
+    return session_render(request.param)
 
 
 def pod_specs(manifest):
@@ -145,7 +146,7 @@ def test_generated_secrets_are_masked_everywhere(rendered, tmp_path):
 
 
 def test_prod_spreads_and_floors():
-    rendered = render_stack("prod")
+    rendered = session_render("prod")
     hpa = next(m for m in rendered.manifests if m["kind"] == "HorizontalPodAutoscaler")
     assert hpa["spec"]["minReplicas"] >= 2
     for m in rendered.manifests:

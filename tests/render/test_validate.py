@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import copy
-from functools import cache
 
 import pytest
 from kubernetes_validate import utils as kv
 
-from loadline.render import RenderResult, render_stack
-from loadline.render.validate import object_id, validate, validate_manifests
+from components.monitoring import config as monitoring_config
+from loadline.render import RenderResult
+from loadline.render.validate import EarlyPromtool, object_id, validate, validate_manifests
+from tests.fixtures.renders import rendered
 
 
-@cache
 def dev() -> RenderResult:
-    """Shared, read only: tests that change a render make their own."""
-    return render_stack("dev")
+    """The session's render of dev; a copy, so a test may break it."""
+    return rendered("dev")
 
 
 def reference(manifest: dict, version: str) -> list[str]:
@@ -62,7 +62,7 @@ BURN_TESTS = [f"prometheus/burn_rate_{w}_test.yml" for w in ("1d", "1h", "3d", "
 
 
 def test_promtool_problems_come_back_from_every_run_in_order():
-    result = render_stack("dev")
+    result = dev()
     assert validate(result) == []
     result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
     problems = validate(result)
@@ -75,7 +75,7 @@ def test_promtool_problems_come_back_from_every_run_in_order():
 
 
 def test_schema_and_promtool_problems_together():
-    result = render_stack("dev")
+    result = dev()
     deployment = next(m for m in result.manifests if m["kind"] == "Deployment")
     deployment["spec"]["unknownField"] = 1
     result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
@@ -83,3 +83,27 @@ def test_schema_and_promtool_problems_together():
     assert wheres[0] == object_id(deployment) and wheres[1:] == [
         "prometheus/prometheus.yml", "prometheus/rules.yml", *BURN_TESTS, "prometheus/rules_test.yml",
         "prometheus/rules.yml"]
+
+
+def test_the_early_promtool_run_stands_only_for_the_files_it_checked(monkeypatch):
+    result = dev()
+    broken = copy.deepcopy(result.alert_rules)
+    broken["groups"][0]["rules"][0]["expr"] = "sum(("
+    # An early run on rules the render will not produce: its problems are not the render's.
+    monkeypatch.setattr(monitoring_config, "alert_rules", lambda profile: copy.deepcopy(broken))
+    early = EarlyPromtool(result.profile)
+    assert validate(result, early) == []
+    # The same rules rendered: the early run's problems are reported, in the usual order.
+    result.alert_rules = copy.deepcopy(broken)
+    problems = validate(result, early)
+    assert [p.where for p in problems] == ["prometheus/prometheus.yml", "prometheus/rules.yml", *BURN_TESTS,
+                                           "prometheus/rules_test.yml", "prometheus/rules.yml"]
+    assert "promtool check rules failed" in problems[1].message
+
+
+def test_an_early_run_of_the_profile_checks_what_render_writes():
+    result = dev()
+    early = EarlyPromtool(result.profile)
+    written = {rel for rel in result.files() if rel.startswith("prometheus/")}
+    assert set(early.files) == written - {"prometheus/prometheus.yml", "prometheus/alertmanager.yml"}
+    assert validate(result, early) == []
