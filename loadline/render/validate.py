@@ -21,7 +21,7 @@ import yaml
 from kubernetes_validate import utils as kv
 from referencing import Registry, Resource
 
-from loadline.profile import STACKS_DIR, load_profile
+from loadline.profile import STACKS_DIR, Profile, load_profile
 from loadline.render import RenderResult, render_stack
 from loadline.render.queries import query_problems
 
@@ -149,26 +149,72 @@ def _promtool_all(runs: list[tuple[list[str], str]], cwd: Path) -> list[Problem]
     return problems
 
 
-def validate_prometheus(result: RenderResult) -> list[Problem]:
-    """promtool check config / check rules / test rules on the rendered files."""
-    files = {rel: content for rel, content in result.files().items() if rel.startswith("prometheus/")}
-    if not files:
-        return []
-    if shutil.which(PROMTOOL) is None:
-        return [Problem("prometheus/", "promtool not found on PATH (make setup installs it)")]
+def _promtool_runs(files: dict[str, Any], *, config: bool) -> list[tuple[list[str], str]]:
     runs: list[tuple[list[str], str]] = []
-    if "prometheus/prometheus.yml" in files:
+    if config and "prometheus/prometheus.yml" in files:
         # check config also checks every rule file it references.
         runs.append((["check", "config", "prometheus.yml"], "prometheus/prometheus.yml"))
-    runs.append((["check", "rules", "rules.yml"], "prometheus/rules.yml"))
+    if "prometheus/rules.yml" in files:
+        runs.append((["check", "rules", "rules.yml"], "prometheus/rules.yml"))
     # One promtool per test file: the burn-rate files are the slowest and run side by side.
     for rel in sorted(rel for rel in files if rel.endswith("_test.yml")):
         runs.append((["test", "rules", Path(rel).name], rel))
+    return runs
+
+
+def _promtool_on(files: dict[str, Any], runs: list[tuple[list[str], str]]) -> list[Problem]:
+    if shutil.which(PROMTOOL) is None:
+        return [Problem("prometheus/", "promtool not found on PATH (make setup installs it)")]
     with tempfile.TemporaryDirectory(prefix="loadline-promtool-") as tmp:
         root = Path(tmp)
         for rel, content in files.items():
             (root / Path(rel).name).write_text(yaml.safe_dump(content, sort_keys=False))
         return _promtool_all(runs, root)
+
+
+def _rule_files(result: RenderResult) -> dict[str, Any]:
+    """The rule file and its promtool tests, as written under prometheus/."""
+    return {rel: content for rel, content in result.files().items()
+            if rel == "prometheus/rules.yml" or rel.endswith("_test.yml")}
+
+
+def validate_prometheus(result: RenderResult, early: EarlyPromtool | None = None) -> list[Problem]:
+    """promtool check config / check rules / test rules on the rendered files.
+
+    EARLY: the same checks started from the profile before the program ran; their outcome
+    stands for the rendered files when those are the files it checked.
+    """
+    files = {rel: content for rel, content in result.files().items() if rel.startswith("prometheus/")}
+    if not files:
+        return []
+    if early is not None and early.files == _rule_files(result):
+        config_runs = _promtool_runs(files, config=True)[:1] if "prometheus/prometheus.yml" in files else []
+        config = _promtool_on(files, config_runs) if config_runs else []
+        return config + early.problems()
+    return _promtool_on(files, _promtool_runs(files, config=True))
+
+
+class EarlyPromtool:
+    """promtool on the rules and rule tests the profile implies, while the program renders.
+
+    The tests (thousands of rule evaluations) are the slowest check of a render and need
+    nothing the program computes, so they need not wait for it.
+    """
+
+    def __init__(self, profile: Profile) -> None:
+        from components.monitoring.config import alert_rules
+        from loadline.render.burn_rate_tests import burn_rate_tests
+        from loadline.render.rule_tests import rule_tests
+
+        self.files: dict[str, Any] = {"prometheus/rules.yml": alert_rules(profile),
+                                      "prometheus/rules_test.yml": rule_tests(profile, "rules.yml")}
+        self.files.update({f"prometheus/{name}": tests for name, tests in burn_rate_tests(profile, "rules.yml").items()})
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="promtool-early")
+        self._future = self._pool.submit(_promtool_on, self.files, _promtool_runs(self.files, config=False))
+        self._pool.shutdown(wait=False)
+
+    def problems(self) -> list[Problem]:
+        return self._future.result()
 
 
 def validate_alertmanager(result: RenderResult) -> list[Problem]:
@@ -195,10 +241,10 @@ def validate_queries(result: RenderResult) -> list[Problem]:
     return [Problem(where, message) for where, message in query_problems(result.manifests, rules)]
 
 
-def validate(result: RenderResult) -> list[Problem]:
+def validate(result: RenderResult, early: EarlyPromtool | None = None) -> list[Problem]:
     """Schema problems, then promtool's, amtool's and the queries'; promtool runs while the schemas are checked."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="promtool") as pool:
-        prometheus = pool.submit(validate_prometheus, result)
+        prometheus = pool.submit(validate_prometheus, result, early)
         problems = validate_manifests(result.manifests, result.profile.kubernetes_version)
         return problems + prometheus.result() + validate_alertmanager(result) + validate_queries(result)
 
@@ -208,10 +254,13 @@ def render_and_validate(stack: str, *, stacks_dir: Path = STACKS_DIR,
     """`loadline render`: the render and, unless told not to, its problems.
 
     Raises ProfileError or RenderError when the stack cannot be rendered at all. The schemas
-    are read while the program runs in its own process.
+    are read, and promtool tests the rules the profile implies, while the program runs in its
+    own process.
     """
     profile = load_profile(stack, stacks_dir)
+    early = None
     if validate_output:
         threading.Thread(target=warm_schemas, args=(profile.kubernetes_version,), daemon=True).start()
+        early = EarlyPromtool(profile)
     result = render_stack(stack, stacks_dir=stacks_dir, profile=profile)
-    return result, (validate(result) if validate_output else [])
+    return result, (validate(result, early) if validate_output else [])
