@@ -193,3 +193,16 @@ def test_put_search_stores_the_write_seq_and_span_with_the_page(redis):
     with redis.client() as c:
         assert c.get("{events:search}:page:k") == b"5 h -3 4|[1,2]"
         assert 40 < c.ttl("{events:search}:page:k") <= 45
+
+
+def test_a_hit_and_a_miss_are_each_counted_as_what_they_are():
+    cache = Cache.__new__(Cache)
+
+    def counts():
+        return _sample("cache_requests_total", result="hit"), _sample("cache_requests_total", result="miss")
+
+    hits, misses = counts()
+    cache.event_hit([b"body"])
+    assert counts() == (hits + 1, misses)
+    cache.event_hit([None])
+    assert counts() == (hits + 1, misses + 1)

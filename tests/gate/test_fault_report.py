@@ -278,3 +278,22 @@ def test_steady_errors_exclude_every_fault_to_the_end_when_it_never_recovered():
     r = report(inj, recovered)
     assert r.injected[0].recovery_seconds == 0
     assert steady_errors(recovered, inj, r) == (10, 900)
+
+
+def test_steady_errors_leave_out_the_recovery_after_the_fault_too():
+    bad = (100, 2, 500, False, 10)  # over the 1% target: not yet recovered
+    tl = timeline([OK] * 5 + [bad] * 3 + [bad] * 2 + [OK] * 5)
+    inj = [injection("redis-stall@5s:3s", 5.0, 8.0)]
+    r = report(inj, tl)
+    assert r.injected[0].recovery_seconds == 2
+    # Seconds 5-9 (the fault, then 2 s of recovery) are the fault's; the other 10 are steady.
+    assert steady_errors(tl, inj, r) == (0, 1000)
+
+
+def test_steady_errors_of_a_fault_never_restored_count_its_recovery_from_its_start():
+    bad = (100, 2, 500, False, 10)
+    tl = timeline([OK] * 5 + [bad] * 2 + [OK] * 5)
+    inj = [Injection(parse_fault("redis-stall@5s:3s"), target="x", started_at=T0 + 5.0, ended_at=None)]
+    r = report(inj, tl)
+    assert r.injected[0].recovery_seconds == 2
+    assert steady_errors(tl, inj, r) == (0, 1000)

@@ -78,3 +78,51 @@ def test_pdb_allows_eviction_percent_and_max_unavailable():
     assert pdb_allows_eviction([deployment(), hpa(min_replicas=4), pdb(minAvailable="50%")], PROD) == []
     assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=0)], PROD)
     assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=1)], PROD) == []
+
+
+def test_prod_spread_names_the_ceiling_and_starts_at_two_replicas():
+    assert _names(prod_spread([deployment(replicas=2, spread=False)], PROD)) == [
+        ("Deployment", "runs up to 2 replicas in prod with neither podAntiAffinity nor topologySpreadConstraints")]
+
+
+def test_required_anti_affinity_spreads_too_and_an_empty_one_does_not():
+    def with_anti(anti):
+        d = deployment(replicas=3, spread=False)
+        d["spec"]["template"]["spec"]["affinity"] = {"podAntiAffinity": anti}
+        return prod_spread([d], PROD)
+
+    assert with_anti({"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "kubernetes.io/hostname"}]}) == []
+    assert len(with_anti({"requiredDuringSchedulingIgnoredDuringExecution": []})) == 1
+    assert len(with_anti({})) == 1
+
+
+def test_hpa_owns_replicas_names_the_hpa():
+    found = hpa_owns_replicas([deployment(replicas=3), hpa()], PROD)
+    assert _names(found) == [("Deployment", "sets spec.replicas (3) although HorizontalPodAutoscaler web owns "
+                                            "the replica count")]
+
+
+def test_a_blocking_pdb_names_where_the_floor_comes_from():
+    found = pdb_allows_eviction([deployment(), hpa(min_replicas=3), pdb(minAvailable=3)], PROD)
+    assert _names(found) == [("PodDisruptionBudget", "minAvailable 3 is not below the 3 replicas it may run with "
+                                                     "(HPA web minReplicas of Deployment shop/web): a node drain "
+                                                     "can never proceed")]
+    found = pdb_allows_eviction([deployment(replicas=2), pdb(maxUnavailable="0%")], PROD)
+    assert _names(found) == [("PodDisruptionBudget", "maxUnavailable 0% forbids every voluntary eviction "
+                                                     "(spec.replicas of Deployment shop/web): a node drain "
+                                                     "can never proceed")]
+
+
+def test_percent_budgets_round_up_like_the_eviction_api():
+    # 67% of 3 pods is 2.01, rounded up to 3: nothing may be evicted. 66% is 1.98: 2.
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=3), pdb(minAvailable="67%")], PROD)
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=3), pdb(minAvailable="66%")], PROD) == []
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=100), pdb(minAvailable="99.5%")], PROD)
+    assert pdb_allows_eviction([deployment(), hpa(min_replicas=100), pdb(minAvailable="99%")], PROD) == []
+
+
+def test_every_spelling_of_zero_max_unavailable_forbids_evictions():
+    for zero in (0, 0.0, "0", "0%"):
+        assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=zero)], PROD), zero
+    for some in (1, "1", "10%"):
+        assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=some)], PROD) == [], some

@@ -289,3 +289,26 @@ def test_secret_references_without_names_are_still_reported():
 def test_objects_without_pods_have_no_secret_files_to_judge():
     assert secrets_as_files({"kind": "ConfigMap", "metadata": {"name": "c"}}, PROD) == []
     assert env_secret_refs({"kind": "ConfigMap", "metadata": {"name": "c"}}, PROD) == []
+
+
+@pytest.mark.parametrize("spec, account", [
+    ({"serviceAccount": "legacy"}, "legacy"), ({"serviceAccountName": "", "serviceAccount": "legacy"}, "legacy"),
+    ({"serviceAccountName": "web", "serviceAccount": "legacy"}, "web"),
+    ({"serviceAccountName": ""}, None), ({"serviceAccountName": "default"}, None), ({"serviceAccount": "default"}, None),
+    ({"automountServiceAccountToken": "false", "serviceAccountName": "web"}, "web")])
+def test_the_mounted_token_names_its_service_account_old_field_included(spec, account):
+    web = deployment()
+    del _pod(web)["automountServiceAccountToken"]
+    _pod(web).update(spec)
+    expected = (f"pod mounts the token of ServiceAccount {account}" if account
+                else "pod mounts the token of the namespace's default ServiceAccount")
+    assert service_account_token(web, PROD) == [f"{expected} (automountServiceAccountToken is not false)"]
+
+
+def test_ids_from_ten_thousand_up_are_high_enough():
+    web = deployment()
+    _pod(web)["containers"][0]["securityContext"].update(runAsUser=10000, runAsGroup=10000)
+    _pod(web)["securityContext"].update(fsGroup=10000)
+    assert high_uid_gid(web, PROD) == []
+    _pod(web)["containers"][0]["securityContext"]["runAsUser"] = 9999
+    assert len(high_uid_gid(web, PROD)) == 1

@@ -90,3 +90,68 @@ def test_only_alerting_rules_with_an_expression_cover_a_target():
     for rules in (_rules("p95_ms", alert=False), _rules("p95_ms", expr=False)):
         assert slo_alert_rules([], Context(slo_targets=targets, alert_rule_files=(rules,))) == [
             (None, "no alerting rule carries the label slo: p95_ms for the profile's SLO target")]
+
+
+def _prom_config(*jobs):
+    return {"kind": "ConfigMap", "metadata": {"name": "prom", "namespace": NS},
+            "data": {"prometheus.yml": yaml.safe_dump({"scrape_configs": list(jobs)})}}
+
+
+def _svc(**extra_labels):
+    svc = service(job="web", ports=[{"name": "metrics", "port": 9121}, {"port": 80}])
+    svc["metadata"]["labels"].update(extra_labels)
+    svc["metadata"]["annotations"] = {"prometheus.io/port": "9121"}
+    return svc
+
+
+def _sd_scraped(*relabel, svc=None):
+    job = {"job_name": "web", "kubernetes_sd_configs": [{"role": "endpoints"}], "relabel_configs": list(relabel)}
+    return services_scraped([deployment(), svc or _svc(), _prom_config(job)], CTX) == []
+
+
+def keep(source, regex=None, **rule):
+    return {"action": "keep", "source_labels": source if isinstance(source, list) else [source],
+            **({} if regex is None else {"regex": regex}), **rule}
+
+
+@pytest.mark.parametrize("label, value", [
+    ("__meta_kubernetes_namespace", NS), ("__meta_kubernetes_service_name", "web"),
+    ("__meta_kubernetes_endpoint_port_name", "metrics"), ("__meta_kubernetes_service_port_name", "metrics"),
+    ("__meta_kubernetes_service_label_app_kubernetes_io_name", "web"),
+    ("__meta_kubernetes_service_labelpresent_app_kubernetes_io_name", "true"),
+    ("__meta_kubernetes_service_label_Team_Name", "Payments"),
+    ("__meta_kubernetes_service_annotation_prometheus_io_port", "9121")])
+def test_kubernetes_sd_sees_the_labels_prometheus_gives_a_service(label, value):
+    svc = _svc(**{"Team.Name": "Payments"})
+    assert _sd_scraped(keep(label, value), svc=svc)
+    assert not _sd_scraped(keep(label, value + "x"), svc=svc)
+
+
+def test_an_unnamed_port_has_an_empty_port_name_and_a_missing_label_is_empty():
+    assert _sd_scraped(keep("__meta_kubernetes_endpoint_port_name", ""))  # the second port has no name
+    assert _sd_scraped(keep("__meta_kubernetes_service_port_name", ""))
+    assert _sd_scraped(keep("__meta_kubernetes_service_label_absent", ""))
+    assert not _sd_scraped(keep("__meta_kubernetes_service_label_absent", ".+"))
+
+
+def test_relabel_rules_keep_drop_and_skip_as_prometheus_does():
+    assert _sd_scraped(keep("__meta_kubernetes_namespace"))  # the default regex matches anything
+    assert _sd_scraped(keep(["__meta_kubernetes_namespace", "__meta_kubernetes_service_name"], f"{NS};web"))
+    assert _sd_scraped(keep(["__meta_kubernetes_namespace", "__meta_kubernetes_service_name"], f"{NS}/web",
+                            separator="/"))
+    assert not _sd_scraped({"action": "drop", "source_labels": ["__meta_kubernetes_service_name"], "regex": "web"})
+    assert _sd_scraped({"action": "drop", "source_labels": ["__meta_kubernetes_service_name"], "regex": "api"})
+    # Other actions cannot drop a target; a rule after them still judges it.
+    replace = {"source_labels": ["__meta_kubernetes_service_name"], "regex": "nothing", "target_label": "x"}
+    assert _sd_scraped(replace)
+    assert not _sd_scraped(replace, keep("__meta_kubernetes_service_name", "api"))
+    assert not _sd_scraped(keep("__meta_kubernetes_service_name", "("))  # a regex Prometheus would refuse
+
+
+@pytest.mark.parametrize("host, names_it", [
+    ("web", True), (f"web.{NS}", True), (f"web.{NS}.svc.cluster.local", True), ("web.ops", False),
+    (f"api.{NS}", False), (f"web-0.web.{NS}", True), (f"web-0.web.{NS}.svc.cluster.local", True),
+    ("web-0.web", False), ("web-0.web.ops", False), (f"web-0.api.{NS}", False)])
+def test_a_static_target_names_the_service_or_one_of_its_pods(host, names_it):
+    job = {"job_name": "web", "static_configs": [{"targets": [f"{host}:9121"]}]}
+    assert (services_scraped([deployment(), _svc(), _prom_config(job)], CTX) == []) is names_it
