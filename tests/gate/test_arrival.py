@@ -223,3 +223,10 @@ def test_a_ramp_longer_than_its_stage_never_reaches_the_target():
     p = arrival.ArrivalPlan("open", 10, 10.0, 1.0, [{"duration": 2, "users": 10, "spawn_rate": 1}])
     # 2 s at 1 user/s: from 0 to 10 users, counted as a 2 s ramp to the target (10 user-s).
     assert p.offered_requests() == pytest.approx(10.0)
+
+
+def test_a_plan_that_offers_nothing_is_not_judged():
+    idle = arrival.ArrivalPlan("open", 0, 0.0, 5.0, [{"duration": 10, "users": 0, "spawn_rate": 1}])
+    assert idle.offered_requests() == 0
+    slow = GeneratorReport(cpu_warning=False, iterations=10, late_iterations=10)
+    assert keep_up(idle, 0, OK) is None and shortfall_failure(idle, 0, slow) is None

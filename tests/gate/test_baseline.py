@@ -250,3 +250,35 @@ def test_a_significance_level_can_be_asked_for():
     strict = compare(b, p95_ms=p95, rps=100, samples=slower, max_regression_percent=20, alpha=1e-300)
     assert not strict.rows[0].regressed and strict.alpha == 1e-300
     assert compare(b, p95_ms=p95, rps=100, samples=slower, max_regression_percent=20).rows[0].regressed
+
+
+def test_two_samples_on_each_side_are_enough_for_a_p_value_and_it_is_one_sided():
+    from scipy.stats import mannwhitneyu
+
+    b = Baseline(path="b.json", saved_at="t", p95_ms=1.0, rps=10.0,
+                 samples=Samples(latency_ms={5.0: 1, 6.0: 1}, per_second=[10, 11]))
+    now = Samples(latency_ms={7.0: 1, 8.0: 1}, per_second=[9, 8])
+    result = compare(b, p95_ms=8.0, rps=8.5, samples=now, max_regression_percent=20)
+    latency, throughput = result.rows
+    assert latency.change_percent == 700.0  # a baseline of exactly 1 still has a change
+    assert latency.p_value == float(mannwhitneyu([7.0, 8.0], [5.0, 6.0], alternative="greater").pvalue)
+    assert throughput.p_value == float(mannwhitneyu([9, 8], [10, 11], alternative="less").pvalue)
+    assert latency.p_value < 0.5 and throughput.p_value < 0.5  # a two-sided test would double them
+
+
+def test_a_p_value_exactly_at_alpha_is_not_significant():
+    b = base(rps=100)
+    slower = samples(15.0, 3000, rps=60, seed=2)
+    p95 = float(np.percentile(slower.latencies(), 95))
+    first = compare(b, p95_ms=p95, rps=60, samples=slower, max_regression_percent=20)
+    for i, row in enumerate(first.rows):
+        at_alpha = compare(b, p95_ms=p95, rps=60, samples=slower, max_regression_percent=20, alpha=row.p_value)
+        assert not at_alpha.rows[i].regressed
+
+
+def test_a_significant_throughput_drop_within_the_limit_is_no_regression():
+    b = base(rps=100)
+    result = compare(b, p95_ms=b.p95_ms, rps=90, samples=samples(10.0, 3000, rps=90, seed=2),
+                     max_regression_percent=20)
+    assert result.rows[1].p_value < ALPHA and result.rows[1].change_percent == -10.0
+    assert not result.rows[1].regressed and result.failures == []

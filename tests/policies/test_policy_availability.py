@@ -126,3 +126,19 @@ def test_every_spelling_of_zero_max_unavailable_forbids_evictions():
         assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=zero)], PROD), zero
     for some in (1, "1", "10%"):
         assert pdb_allows_eviction([deployment(replicas=3), pdb(maxUnavailable=some)], PROD) == [], some
+
+
+def test_a_workload_without_replicas_or_hpa_runs_one_pod():
+    single = deployment()  # no spec.replicas, as the API server would default to 1
+    assert "replicas" not in single["spec"]
+    assert pdb_for_replicated([single], PROD) == [] and prod_spread([deployment(spread=False)], PROD) == []
+
+
+def test_only_a_pdb_whose_selector_matches_the_pods_covers_them():
+    other = pdb()
+    other["spec"]["selector"] = {"matchLabels": {"app.kubernetes.io/name": "api"}}
+    assert len(pdb_for_replicated([deployment(replicas=3), other], PROD)) == 1
+    empty = pdb()
+    empty["spec"]["selector"] = {}  # selects nothing in policy/v1
+    assert len(pdb_for_replicated([deployment(replicas=3), empty], PROD)) == 1
+    assert pdb_for_replicated([deployment(replicas=3), pdb()], PROD) == []

@@ -312,3 +312,11 @@ def test_ids_from_ten_thousand_up_are_high_enough():
     assert high_uid_gid(web, PROD) == []
     _pod(web)["containers"][0]["securityContext"]["runAsUser"] = 9999
     assert len(high_uid_gid(web, PROD)) == 1
+
+
+@pytest.mark.parametrize("mode, shown", [(None, "None"), ("abc", "'abc'")])
+def test_a_mode_that_is_no_number_at_all_is_named(mode, shown):
+    web = _with_secret_volume(0o400, items=[{"key": "a", "mode": mode}])
+    _pod(web)["volumes"][0]["secret"]["defaultMode"] = mode
+    assert secrets_as_files(web, PROD) == [f"volume creds (Secret web-creds) has mode {shown}, not a number",
+                                           f"volume creds item ? has mode {shown}, not a number"]

@@ -155,3 +155,83 @@ def test_relabel_rules_keep_drop_and_skip_as_prometheus_does():
 def test_a_static_target_names_the_service_or_one_of_its_pods(host, names_it):
     job = {"job_name": "web", "static_configs": [{"targets": [f"{host}:9121"]}]}
     assert (services_scraped([deployment(), _svc(), _prom_config(job)], CTX) == []) is names_it
+
+
+def _prometheus(ns=NS, *, volume=None):
+    prom = deployment("prometheus")
+    prom["metadata"]["namespace"] = ns
+    prom["spec"]["selector"] = {"matchLabels": {"app": "prometheus"}}
+    prom["spec"]["template"]["metadata"]["labels"] = {"app": "prometheus"}
+    prom["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "scratch", "emptyDir": {}}, volume or {"name": "config", "configMap": {"name": "prom"}}]
+    return prom
+
+
+def _prometheus_service(ns=NS):
+    svc = service("prometheus", job="prometheus", ports=[{"name": "web", "port": 9090}])
+    svc["metadata"]["namespace"] = ns
+    svc["spec"]["selector"] = {"app": "prometheus"}
+    return svc
+
+
+SELF = {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]}
+
+
+@pytest.mark.parametrize("volume, scraped_itself", [
+    (None, True),
+    ({"name": "config", "projected": {"sources": [{"secret": {"name": "s"}}, {"configMap": {"name": "prom"}}]}}, True),
+    ({"name": "config", "configMap": {"name": "other"}}, False),
+    ({"name": "config", "projected": {"sources": [{"configMap": {"name": "other"}}]}}, False)])
+def test_prometheus_scrapes_itself_over_loopback_from_the_pods_that_mount_its_config(volume, scraped_itself):
+    found = services_scraped([_prometheus(volume=volume), _prometheus_service(), _prom_config(SELF)], CTX)
+    assert (found == []) is scraped_itself
+
+
+@pytest.mark.parametrize("target", ["localhost:9090", "127.0.0.1:9090", "[::1]:9090"])
+def test_every_loopback_spelling_is_prometheus_itself(target):
+    job = {"job_name": "prometheus", "static_configs": [{"targets": [target]}]}
+    assert services_scraped([_prometheus(), _prometheus_service(), _prom_config(job)], CTX) == []
+
+
+def test_a_config_in_another_namespace_is_not_the_one_prometheus_runs():
+    other_ns = _prometheus("ops")
+    found = services_scraped([other_ns, _prometheus_service("ops"), _prom_config(SELF)], CTX)
+    assert len(found) == 1
+    not_a_pod = {"kind": "ConfigMap", "metadata": {"name": "x", "namespace": NS}}
+    assert len(services_scraped([not_a_pod, _prometheus_service(), _prom_config(SELF)], CTX)) == 1
+
+
+@pytest.mark.parametrize("role, reaches", [("endpoints", True), ("endpointslice", True), ("service", True),
+                                           ("pod", False), ("node", False)])
+def test_kubernetes_sd_roles_that_reach_a_service(role, reaches):
+    job = {"job_name": "web", "kubernetes_sd_configs": [{"role": role}]}
+    assert (services_scraped([deployment(), _svc(), _prom_config(job)], CTX) == []) is reaches
+
+
+def test_each_kubernetes_sd_config_of_a_job_is_tried_and_namespaces_narrow_it():
+    def job(*sds):
+        return {"job_name": "web", "kubernetes_sd_configs": list(sds)}
+
+    def reached(j):
+        return services_scraped([deployment(), _svc(), _prom_config(j)], CTX) == []
+
+    assert reached(job({"role": "pod"}, {"role": "endpoints"}))
+    assert reached(job({"role": "endpoints", "namespaces": {"names": ["ops"]}},
+                       {"role": "endpoints", "namespaces": {"names": ["ops", NS]}}))
+    assert not reached(job({"role": "endpoints", "namespaces": {"names": ["ops"]}}))
+    assert reached(job({"role": "endpoints", "namespaces": {"names": []}}))
+
+
+def test_dns_names_and_targets_with_ports_name_their_host():
+    headless = service("web-headless")
+    job = {"job_name": "web", "dns_sd_configs": [{"names": [f"web-headless.{NS}.svc.cluster.local:8000"]}]}
+    assert services_scraped([deployment(), _svc(), headless, _prom_config(job)], CTX) == []
+
+
+def test_the_scrape_annotation_alone_makes_a_service_monitored():
+    svc = service()
+    svc["metadata"]["annotations"] = {"prometheus.io/scrape": "true"}
+    assert [m for _, m in services_scraped([deployment(), svc], CTX)] == [
+        "fronts pods that expose metrics but no Prometheus job or ServiceMonitor scrapes it or its pods"]
+    svc["metadata"]["annotations"] = {"prometheus.io/scrape": "false"}
+    assert services_scraped([deployment(), svc], CTX) == []

@@ -151,3 +151,8 @@ def test_env_values_that_are_empty_or_absent_hold_nothing():
 def test_a_url_with_a_password_needs_a_scheme_a_user_part_and_a_password(url, embedded):
     found = env_secret_refs(_env({"name": "DATABASE_URL", "value": url}), OFFLINE)
     assert found == (["container web env DATABASE_URL holds a URL with an embedded password"] if embedded else [])
+
+
+def test_every_value_of_a_secret_is_judged_after_a_masked_one():
+    assert secret_not_clear_text(secret(a=MASK, b="hunter2", c="********"), OFFLINE) == [
+        "stringData.b holds a clear-text value (not a Pulumi secret)"]
