@@ -12,6 +12,7 @@ rate-limit token (app/ratelimit.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import cast
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from app import search_pages
 from app.breaker import CLOSED, Breaker
@@ -47,8 +50,13 @@ def make_client(settings: Settings) -> Redis | RedisCluster:
         # Settings refuse a Redis URL without a host.
         nodes = [ClusterNode(cast(str, urlsplit(u).hostname), urlsplit(u).port or 6379) for u in settings.redis_url]
         # Redirects (MOVED/ASK) are followed by the client; after a failover it refreshes the slot map.
+        # No retries: redis-py's cluster client retries a failed command up to 10 times, and each retry
+        # of a pipeline closes every connection of the shared client (failing the other requests'
+        # commands in flight) and sleeps 0.25 s; a dead master then costs each request seconds. A
+        # failed call is a cache miss here, the next call reloads the slot map (Cache.failed), and
+        # the breaker decides when to try again.
         return RedisCluster(startup_nodes=nodes, socket_timeout=timeout, socket_connect_timeout=timeout,
-                            require_full_coverage=False)
+                            require_full_coverage=False, retry=Retry(NoBackoff(), 0))
     return Redis.from_url(settings.redis_url[0], socket_timeout=timeout, socket_connect_timeout=timeout,
                           max_connections=256)
 
@@ -63,6 +71,7 @@ class Cache:
                                on_state=REDIS_BREAKER_STATE.set, on_trip=self._tripped)
         self.last_error: str | None = None
         self.write_script = client.register_script(search_pages.WRITE)
+        self._background: set[asyncio.Task] = set()  # held: the loop keeps only weak references
 
     def available(self, request_state) -> bool:
         """Whether to try Redis for this call; a skipped call counts the request as degraded."""
@@ -76,10 +85,22 @@ class Cache:
 
     def failed(self, exc: BaseException, request_state) -> None:
         self.breaker.failure()
+        self._reload_slots()
         mark_degraded(request_state)
         self.last_error = type(exc).__name__
         log.warning("redis unavailable", extra={"error": f"{type(exc).__name__}: {exc}",
                                                 "breaker": self.breaker.name})
+
+    def _reload_slots(self) -> None:
+        """After a failed call, have the cluster client reload its slot map before its next command.
+
+        redis-py does that itself after a failed single command, not after a failed pipeline;
+        without retries (make_client) every pipeline would then keep going to a dead master after
+        its failover. The reload keeps the pools of the nodes that stay, so requests in flight on
+        them are undisturbed. `_initialize` is the client's own flag for it; if an upgrade of
+        redis-py dropped it, tests/app/test_cache_cluster.py fails."""
+        if isinstance(self.client, RedisCluster):
+            self.client._initialize = True
 
     def _tripped(self) -> None:
         REDIS_BREAKER_TRIPS.inc()
@@ -132,6 +153,17 @@ class Cache:
         """Mark the hour and day a new event starts in, so the pages that cover it become stale."""
         # Tried even while the breaker is open: a missed mark would leave stale pages until their
         # TTL once Redis is back. Its outcome does not move the breaker, which only probes in turn.
+        # While the breaker is open Redis is probably gone or hung, so the write does not wait for
+        # the mark: it runs in the background (a hung Redis would otherwise hold every write for
+        # a timeout and a slot-map reload).
+        if self.breaker.state == CLOSED:
+            await self._mark_write(starts_at, state)
+            return
+        task = asyncio.get_running_loop().create_task(self._mark_write(starts_at, state))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _mark_write(self, starts_at: datetime, state) -> None:
         try:
             await self.write_script(keys=[search_pages.WRITES_KEY], args=search_pages.write_args(starts_at))
         except REDIS_FAILURES as exc:

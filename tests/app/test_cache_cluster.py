@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from types import SimpleNamespace
+
 import redis as redis_sync
 
+from app.cache import Cache, make_client
+from app.ratelimit import RateLimiter
 from tests.app.conftest import create, make_settings, metric, running
 
 WINDOW = {"starts_at": "2034-01-01T00:00:00Z", "ends_at": "2034-01-02T00:00:00Z"}
@@ -62,3 +68,43 @@ def test_survives_a_master_failover(database_url, redis_cluster, outage):
         assert client.get(f"/v1/events/{event['id']}").json() == event
         assert metric(client, "cache_requests_total", result="hit") == hits + 1
         assert metric(client, "degraded_requests_total", dependency="redis") == degraded
+
+
+def test_a_dead_master_costs_one_failed_call_then_the_client_finds_the_new_one(database_url, redis_cluster, outage):
+    """redis-py's cluster client retries a failed pipeline up to 10 times, closing every connection
+    and reloading the slot map each time; the service's client must fail once and move on."""
+    settings = make_settings(database_url, redis_cluster.url.split(","), redis_mode="cluster")
+    limiter_key = "ratelimit:" + hashlib.blake2b(b"client-1", digest_size=12).hexdigest()
+
+    async def scenario() -> tuple[int, list | None]:
+        client = make_client(settings)
+        try:
+            limiter = RateLimiter(Cache(settings, client), rate=10_000, burst=10_000)
+            assert (await limiter.check("client-1", SimpleNamespace()))[1] is not None
+            reloads = 0
+            reload = client.initialize
+
+            async def counted(*args, **kwargs):
+                nonlocal reloads
+                reloads += 1
+                return await reload(*args, **kwargs)
+
+            client.initialize = counted
+            outage.kill(_master_of(redis_cluster, limiter_key))
+            state = SimpleNamespace()
+            wait, values = await limiter.check("client-1", state)
+            assert (wait, values) == (None, None) and state.degraded_redis  # failed open, once
+            failed_call_reloads = reloads
+            redis_cluster.wait_ok(timeout_s=30, expect_masters=3)
+            for _ in range(100):  # the breaker (base 0 s here) lets each call through
+                values = (await limiter.check("client-1", SimpleNamespace()))[1]
+                if values is not None:
+                    break
+                await asyncio.sleep(0.1)
+            return failed_call_reloads, values
+        finally:
+            await client.aclose()
+
+    reloads, values = asyncio.run(scenario())
+    assert reloads <= 1, f"the failed call reloaded the slot map {reloads} times"
+    assert values is not None  # the promoted replica serves the bucket
