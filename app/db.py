@@ -16,9 +16,11 @@ from app.settings import Settings
 log = logging.getLogger("app.db")
 
 # Everything that means "the database is not there right now" rather than "the query is wrong".
-# InternalClientError ("cannot switch to state 12") is what asyncpg's protocol raises when the
-# server goes away in the middle of an exchange; it was seen as a 500 during a PostgreSQL restart
-# under load (`loadline loadtest --fault postgres-restart@60s:5s`).
+# InternalClientError ("cannot switch to state 12; another operation (2) is in progress") is what
+# asyncpg raises on a pooled connection that PostgreSQL dropped while it was idle (a restart sends
+# it a FATAL error, then closes it) when a request takes it after the error was read but before the
+# close was: seen as a 500 under `loadline loadtest --fault postgres-restart@60s:5s`, reproduced in
+# tests/app/test_db_dropped_connection.py.
 UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
                asyncpg.CannotConnectNowError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError,
                asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.InternalClientError)
