@@ -168,10 +168,33 @@ def test_stop_takes_the_whole_process_group(tmp_path):
 
 def test_prometheus_config_is_render_config_with_loopback_targets(tmp_path):
     profile = load_profile("local")
-    path = prom.write_config(profile, tmp_path, api_target="127.0.0.1:1234", listen="127.0.0.1:9999")
+    path = prom.write_config(profile, tmp_path, api_target="127.0.0.1:1234", listen="127.0.0.1:9999",
+                             redis_targets=["127.0.0.1:1"], postgres_targets=["127.0.0.1:2"])
     config = yaml.safe_load(path.read_text())
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
     assert jobs["loadline-api"]["static_configs"] == [{"targets": ["127.0.0.1:1234"]}]
     assert jobs["prometheus"]["static_configs"] == [{"targets": ["127.0.0.1:9999"]}]
     assert config["rule_files"] == [str(tmp_path / "rules.yml")]
-    assert yaml.safe_load((tmp_path / "rules.yml").read_text()) == prom.alert_rules(profile)
+    # The dependency-down alerts run on a fault's time scale; nothing else differs from render's.
+    assert jobs["redis"]["scrape_interval"] == jobs["postgres"]["scrape_interval"] == "1s"
+    assert jobs["loadline-api"]["scrape_interval"] == profile.monitoring.scrape_interval
+    local = yaml.safe_load((tmp_path / "rules.yml").read_text())
+    rendered = prom.alert_rules(profile)
+    shortened = []
+    for got, want in zip(local["groups"], rendered["groups"], strict=True):
+        if want["name"] == prom.DEPENDENCY_GROUP:
+            assert got.pop("interval") == "1s"
+        for rule, original in zip(got["rules"], want["rules"], strict=True):
+            if rule.get("for") != original.get("for"):
+                shortened.append((rule["alert"], original["for"], rule["for"]))
+                rule["for"] = original["for"]
+    assert shortened == [("LoadlineRedisDown", "2m", "5s"), ("LoadlinePostgresDown", "2m", "5s")]
+    assert local == rendered
+
+
+def test_local_down_alerts_wait_the_profiles_fault_recovery_time():
+    profile = load_profile("local")
+    assert prom.local_for(profile) == "5s"  # slo.faults.maxRecoverySeconds defaults to 5
+    slower = profile.model_copy(update={"slo": profile.slo.model_copy(
+        update={"faults": profile.slo.faults.model_copy(update={"max_recovery_seconds": 2.5})})})
+    assert prom.local_for(slower) == "2500ms"
