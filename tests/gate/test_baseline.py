@@ -282,3 +282,10 @@ def test_a_significant_throughput_drop_within_the_limit_is_no_regression():
                      max_regression_percent=20)
     assert result.rows[1].p_value < ALPHA and result.rows[1].change_percent == -10.0
     assert not result.rows[1].regressed and result.failures == []
+
+
+def test_a_report_that_is_only_a_body_end_gains_the_table_before_it(tmp_path):
+    report = tmp_path / "report.html"
+    report.write_text("</body>")
+    add_to_html_report(report, RESULT)
+    assert report.read_text() == table_html(RESULT) + "</body>"

@@ -60,3 +60,9 @@ def test_unreachable_prometheus_is_a_stated_failure():
     result = gather(url, "loadline-api", Window(0, 1), 1, TARGETS)
     assert not result.available and result.prometheus_url == url
     assert "unreachable" in result.reason and "unproven" in result.failures[0]
+
+
+def test_a_window_without_requests_says_so_and_one_request_is_enough():
+    assert judge(evidence(requests=0), TARGETS) == [
+        "server: Prometheus recorded no request in the run's window (is it scraping the API?)"]
+    assert judge(evidence(requests=1), TARGETS) == []

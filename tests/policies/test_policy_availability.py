@@ -142,3 +142,18 @@ def test_only_a_pdb_whose_selector_matches_the_pods_covers_them():
     empty["spec"]["selector"] = {}  # selects nothing in policy/v1
     assert len(pdb_for_replicated([deployment(replicas=3), empty], PROD)) == 1
     assert pdb_for_replicated([deployment(replicas=3), pdb()], PROD) == []
+
+
+def test_only_an_hpa_of_the_same_namespace_naming_this_kind_and_name_scales_it():
+    elsewhere = hpa(max_replicas=5)
+    elsewhere["metadata"]["namespace"] = "ops"
+    assert pdb_for_replicated([deployment(), elsewhere], PROD) == []
+    other_kind = hpa(max_replicas=5)
+    other_kind["spec"]["scaleTargetRef"]["kind"] = "StatefulSet"
+    assert pdb_for_replicated([deployment(), other_kind], PROD) == []
+    other_name = hpa(max_replicas=5)
+    other_name["spec"]["scaleTargetRef"]["name"] = "api"
+    assert pdb_for_replicated([deployment(), other_name], PROD) == []
+    not_an_hpa = {**hpa(max_replicas=5), "kind": "VerticalPodAutoscaler"}
+    assert pdb_for_replicated([deployment(), not_an_hpa], PROD) == []
+    assert len(pdb_for_replicated([deployment(), hpa(max_replicas=5)], PROD)) == 1

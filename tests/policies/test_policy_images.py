@@ -100,3 +100,12 @@ def test_an_allowed_entry_is_taken_literally():
 def test_a_computed_image_does_not_stop_the_check_of_the_next_container():
     web = deployment(containers=[container(name="a", image=42), container(name="b", image="nginx")])
     assert images_pinned(web, Context()) == ["container b image 'nginx' has no tag (it means latest)"]
+
+
+def test_every_image_is_judged_after_one_that_is_missing_or_computed():
+    from policies.guardrails import UNKNOWN
+    from policies.guardrails.images import image_digests
+
+    web = deployment(containers=[container(name="computed", image=UNKNOWN), container(name="tagged", image="redis:7.2.5")])
+    assert image_digests(web, Context(environment="prod")) == [
+        "container tagged image 'redis:7.2.5' is pinned by tag only; a tag can be moved"]

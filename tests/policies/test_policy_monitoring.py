@@ -235,3 +235,8 @@ def test_the_scrape_annotation_alone_makes_a_service_monitored():
         "fronts pods that expose metrics but no Prometheus job or ServiceMonitor scrapes it or its pods"]
     svc["metadata"]["annotations"] = {"prometheus.io/scrape": "false"}
     assert services_scraped([deployment(), svc], CTX) == []
+
+
+def test_rule_files_after_a_prometheus_config_in_the_same_config_map_are_read():
+    cm = _config_map(**{"prometheus.yml": "scrape_configs: []", "rules.yml": yaml.safe_dump(_rules("b"))})
+    assert rule_files([cm], Context()) == [_rules("b")]

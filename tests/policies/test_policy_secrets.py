@@ -156,3 +156,9 @@ def test_a_url_with_a_password_needs_a_scheme_a_user_part_and_a_password(url, em
 def test_every_value_of_a_secret_is_judged_after_a_masked_one():
     assert secret_not_clear_text(secret(a=MASK, b="hunter2", c="********"), OFFLINE) == [
         "stringData.b holds a clear-text value (not a Pulumi secret)"]
+
+
+def test_every_variable_is_judged_after_an_empty_one_or_a_file_reference():
+    assert env_secret_refs(_env({"name": "A_TOKEN", "value": ""}, {"name": "DB_PASSWORD_FILE", "value": "/run/s"},
+                                {"name": "DB_PASSWORD", "value": "hunter2"}), OFFLINE) == [
+        "container web env DB_PASSWORD holds a plain value; it looks like a credential"]

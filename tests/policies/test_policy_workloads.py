@@ -88,3 +88,18 @@ def test_malformed_objects_do_not_crash():
     broken = {"kind": "Deployment", "metadata": {"name": "x"}, "spec": {"template": {"spec": {"containers": "nope"}}}}
     for check in (requests_and_limits, probes, non_root_read_only, no_privilege, no_host_namespaces):
         assert check(broken, CTX) == []
+
+
+def test_init_containers_need_no_probes_but_do_need_resources():
+    init = {"name": "migrate", "image": "ghcr.io/acme/web:1.2.3", "resources": {}}
+    web = deployment()
+    web["spec"]["template"]["spec"]["initContainers"] = [init]
+    assert probes(web, CTX) == []
+    assert requests_and_limits(web, CTX) == [
+        "initContainer migrate has no resources.requests.cpu, resources.requests.memory, resources.limits.cpu, "
+        "resources.limits.memory"]
+
+
+def test_an_empty_quantity_is_no_quantity():
+    web = _with(resources={"requests": {"cpu": "", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}})
+    assert requests_and_limits(web, CTX) == ["container web has no resources.requests.cpu"]
