@@ -40,7 +40,7 @@ MODULES: dict[str, list[str]] = {
     "loadline/profile.py": ["tests/loadline/test_profile.py"],
     "loadline/envs/gc.py": ["tests/envs/test_registry_gc.py"],
     "app/ratelimit.py": ["tests/app/test_token_bucket.py"],
-    "app/cache.py": ["tests/app/test_cache_unit.py"],
+    "app/cache.py": ["tests/app/test_cache_unit.py", "tests/app/test_cache_breaker_open.py"],
     "app/search_pages.py": ["tests/app/test_search_pages.py", "tests/app/test_search_page_spans.py"],
     "app/breaker.py": ["tests/app/test_breaker.py"],
     "policies/guardrails/images.py": ["tests/policies/test_policy_images.py",

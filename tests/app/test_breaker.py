@@ -147,3 +147,14 @@ def test_zero_base_retries_at_once():
 def test_refuses_settings_that_make_no_sense(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Breaker(**kwargs)
+
+
+def test_an_open_breaker_counts_failures_afresh_and_its_wait_never_goes_below_zero():
+    b, clock, _, _ = make(threshold=3, base_s=1.0, cap_s=8.0)
+    fail(b, 3)
+    assert b.state == OPEN and b.failures == 0
+    assert b.retry_in_s() == 1.0
+    clock.now += 0.25
+    assert b.retry_in_s() == 0.75
+    clock.now += 5.0
+    assert b.retry_in_s() == 0.0

@@ -69,3 +69,18 @@ def test_a_fault_may_start_where_the_previous_one_ends():
     # Only neighbours in time order are compared: the third overlaps the second, not the first.
     with pytest.raises(FaultSpecError, match="'redis-stall@12s:1s': starts at 12s, inside 'redis-stall@10s:5s'"):
         parse_faults(["redis-stall@5s:1s", "redis-stall@10s:5s", "redis-stall@12s:1s"], run_s=60)
+
+
+def test_bad_parts_of_a_spec_are_named_with_the_whole_spec():
+    with pytest.raises(FaultSpecError) as err:
+        parse_fault("redis-stall@5s@3s")
+    assert str(err.value) == ("--fault 'redis-stall@5s@3s': AT '5s@3s' is not a duration like 20s, 1.5s, 500ms "
+                              "or 1m")
+    with pytest.raises(FaultSpecError) as err:
+        parse_fault("redis-stall@5s:soon")
+    assert str(err.value) == ("--fault 'redis-stall@5s:soon': FOR 'soon' is not a duration like 20s, 1.5s, 500ms "
+                              "or 1m")
+    with pytest.raises(FaultSpecError) as err:
+        parse_fault("disk-fill@5s")
+    assert str(err.value) == f"--fault 'disk-fill@5s': unknown fault 'disk-fill' (known: {', '.join(KINDS)})"
+    assert ", ".join(KINDS).count(", ") == len(KINDS) - 1 >= 1

@@ -66,3 +66,14 @@ def test_a_window_without_requests_says_so_and_one_request_is_enough():
     assert judge(evidence(requests=0), TARGETS) == [
         "server: Prometheus recorded no request in the run's window (is it scraping the API?)"]
     assert judge(evidence(requests=1), TARGETS) == []
+
+
+def test_without_prometheus_the_verdict_says_how_to_give_it_or_opt_out():
+    result = gather(None, "loadline-api", Window(0, 1), 5, TARGETS)
+    assert result.reason == ("no Prometheus URL: pass --prometheus URL (the local environment's is found on its own)")
+    assert result.failures == [f"server: no evidence ({result.reason}); the server-side targets are unproven "
+                               "(--no-server-evidence judges the client side only)"]
+    from loadline.gate.evidence import unavailable
+
+    opted_out = unavailable("not asked (--no-server-evidence)", url=None, judged=False)
+    assert not opted_out.available and opted_out.failures == [] and opted_out.reason.startswith("not asked")

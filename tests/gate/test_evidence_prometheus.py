@@ -30,6 +30,8 @@ SLOW_GET = [("0.01", 50), ("0.05", 90), ("0.1", 100), ("+Inf", 100)]
 FAST_ERRORS = [("0.01", 10), ("0.05", 10), ("0.1", 10), ("+Inf", 10)]
 FAST_POST = [("0.01", 40), ("0.05", 40), ("0.1", 40), ("+Inf", 40)]
 PROBES = [("0.01", 0), ("0.05", 0), ("0.1", 0), ("+Inf", 1000)]
+PEAK = 8.12345  # connections in use at the busiest scrape, of 10
+ODD = [("0.01", 1), ("0.05", 7), ("0.1", 7), ("+Inf", 7)]
 
 TARGETS = ServerTargets(p95_ms=50, p99_ms=90, max_error_ratio=0.01, cache_hit_ratio=0.8)
 
@@ -45,6 +47,8 @@ def _openmetrics(end: int) -> str:
     lines.append("# TYPE up gauge")
     series("up", {"job": JOB}, lambda t: 1)
     series("up", {"job": "other"}, lambda t: 1)
+    series("up", {"job": "idle"}, lambda t: 1)
+    series("up", {"job": "odd"}, lambda t: 1)
     lines.append("# TYPE http_request_duration_seconds histogram")
     histograms = [
         ({"method": "GET", "route": "/v1/events/{event_id}", "status": "200"}, SLOW_GET, JOB),
@@ -54,6 +58,8 @@ def _openmetrics(end: int) -> str:
         ({"method": "DELETE", "route": "/v1/events/{event_id}", "status": "204"}, [], JOB),
         ({"method": "GET", "route": "/healthz", "status": "200"}, PROBES, JOB),
         ({"method": "GET", "route": "/v1/events", "status": "500"}, PROBES, "other"),
+        # A series without a method label, with quantiles that need their second decimal.
+        ({"route": "/v1/odd", "status": "200"}, ODD, "odd"),
     ]
     for labels, per_second, job in histograms:
         for le, n in per_second:
@@ -67,7 +73,7 @@ def _openmetrics(end: int) -> str:
     for result, rate in (("hit", 30), ("miss", 10), ("error", 5)):
         series("cache_requests_total", {"job": JOB, "result": result}, lambda t, r=rate: r * (t - end + SPAN))
     lines.append("# TYPE db_pool_connections_in_use gauge")
-    series("db_pool_connections_in_use", {"job": JOB}, lambda t: 8 if t == end - 30 else 2)
+    series("db_pool_connections_in_use", {"job": JOB}, lambda t: PEAK if t == end - 30 else 2)
     lines.append("# TYPE db_pool_connections_max gauge")
     series("db_pool_connections_max", {"job": JOB}, lambda t: 10)
     lines.append("# TYPE ALERTS gauge")
@@ -79,6 +85,11 @@ def _openmetrics(end: int) -> str:
         text = ",".join(f'{k}="{v}"' for k, v in labels.items())
         last = since + 10 if name == "LoadlineLongAgo" else end
         lines.extend(f"ALERTS{{{text}}} 1 {t}" for t in range(since, last + 1, STEP))
+    # Job "fine": scraped every second, off the whole second, 10 requests a second on one route.
+    fine = [t + 0.456 for t in range(end - 10, end + 1)]
+    lines.extend(f'up{{job="fine"}} 1 {t:.4f}' for t in fine)
+    lines.extend(f'http_request_duration_seconds_count{{job="fine",method="GET",route="/v1/fine"}} {10 * i} {t:.4f}'
+                 for i, t in enumerate(fine))
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
@@ -138,8 +149,8 @@ def test_the_window_is_read_as_the_server_recorded_it(prom):
     }
     assert (ev.cache_lookups, ev.cache_hit_ratio) == (40 * WINDOW, 0.75)  # errors are not lookups
     # 2 of 10 connections in use, once 8: the peak and the mean over the window's 5 s steps.
-    assert ev.pool_saturation_max == pytest.approx(0.8)
-    assert ev.pool_saturation_mean == pytest.approx((0.2 * 12 + 0.8) / 13)
+    assert ev.pool_saturation_max == pytest.approx(PEAK / 10)
+    assert ev.pool_saturation_mean == pytest.approx((0.2 * 12 + PEAK / 10) / 13)
     assert ev.alerts_fired == [{"alertname": "LoadlineApiSlow", "severity": "ticket"},
                                {"alertname": "LoadlineRedisDown", "severity": "page"}]
 
@@ -152,7 +163,8 @@ def test_gather_puts_the_evidence_and_its_failures_in_the_verdict(prom):
     assert (result.requests, result.p95_ms, result.p99_ms) == (150 * WINDOW, 62.5, 92.5)
     assert (result.error_5xx_ratio, result.cache_hit_ratio, result.cache_hit_ratio_target) == (0.066667, 0.75, 0.8)
     assert result.cache_lookups == 40 * WINDOW
-    assert (result.pool_saturation_max, result.pool_saturation_mean) == (0.8, round((0.2 * 12 + 0.8) / 13, 4))
+    assert (result.pool_saturation_max, result.pool_saturation_mean) == (
+        round(PEAK / 10, 4), round((0.2 * 12 + PEAK / 10) / 13, 4))
     assert result.per_route["POST /v1/events"].model_dump() == {"requests": 2400.0, "http_5xx": 0.0,
                                                                 "p95_ms": 9.5, "p99_ms": 9.9}
     assert [a.model_dump() for a in result.alerts_fired] == [
@@ -225,3 +237,34 @@ def test_a_window_is_at_least_a_second():
     assert Window(10.0, 10.2).seconds == 1
     assert Window(10.0, 12.5).seconds == 3
     assert Window(10.0, 9.0).seconds == 1
+
+
+def test_a_job_without_traffic_has_no_figures_and_a_label_left_out_is_empty(prom):
+    url, end = prom
+    idle = collect(Prometheus(url), "idle", Window(end - WINDOW, end), STEP)
+    assert (idle.requests, idle.p95_ms, idle.p99_ms, idle.error_5xx_ratio, idle.routes) == (0.0, None, None, None, {})
+    assert (idle.cache_hit_ratio, idle.cache_lookups, idle.pool_saturation_max) == (None, 0.0, None)
+    odd = collect(Prometheus(url), "odd", Window(end - WINDOW, end), STEP)
+    # 1 of 7 under 10 ms, all 7 under 50 ms: p95 (rank 6.65) is 10 + 5.65/6 x 40 ms = 47.67 ms.
+    assert (odd.requests, odd.error_5xx_ratio, odd.p95_ms, odd.p99_ms) == (7 * WINDOW, 0.0, 47.67, 49.53)
+    assert odd.routes == {" /v1/odd": evidence.RouteEvidence(requests=7 * WINDOW, http_5xx=0.0, p95_ms=47.67,
+                                                             p99_ms=49.53)}
+
+
+def test_a_window_shorter_than_a_second_is_read_over_one_second(prom):
+    url, end = prom
+    at = end + 0.456  # the last scrape of job "fine" (Prometheus keeps milliseconds)
+    window = Window(at - 0.49955, at - 0.1)
+    ev = collect(Prometheus(url), "fine", window, 0.5)
+    assert ev.window.end == pytest.approx(at)
+    assert ev.requests == 10  # the two samples of the last second, not three of two seconds
+    result = gather(url, "fine", window, 0.5, TARGETS)
+    assert (result.window_start, result.window_end) == (round(window.start, 3), round(at, 3))
+    assert result.window_start != round(window.start, 4) and result.window_end != round(at)
+
+
+def test_gather_without_figures_leaves_them_unknown(prom):
+    url, end = prom
+    result = gather(url, "idle", Window(end - WINDOW, end), STEP, TARGETS)
+    assert result.available and (result.pool_saturation_max, result.pool_saturation_mean) == (None, None)
+    assert result.failures == ["server: Prometheus recorded no request in the run's window (is it scraping the API?)"]

@@ -297,3 +297,66 @@ def test_steady_errors_of_a_fault_never_restored_count_its_recovery_from_its_sta
     r = report(inj, tl)
     assert r.injected[0].recovery_seconds == 2
     assert steady_errors(tl, inj, r) == (0, 1000)
+
+
+def test_window_edges_are_tenths_of_a_second_after_the_load_started_and_ratios_six_decimals():
+    mixed = [(3, 1, 500, False, 10)] * 20
+    tl = timeline(mixed)
+    r = fault_report([injection("redis-stall@5s:3s", 5.0, 8.0)], load_start=T0 + 0.25, timeline=tl, targets=TARGETS,
+                     fault_targets=FaultTargets(), acknowledged=0, lost_ids=[], checked_in="api")
+    f = r.injected[0]
+    assert (f.during.start_s, f.during.end_s, f.after.start_s, f.after.end_s) == (4.8, 7.8, 7.8, 19.8)
+    assert f.during.error_ratio == 0.333333 and (f.started_s, f.ended_s) == (4.75, 7.75)
+
+
+def test_a_window_p95_is_the_95th_percentile_not_the_maximum():
+    spread = timeline([OK] * 5 + [(95, 0, None, False, 10)] * 3 + [OK] * 7)
+    # 5 slow requests in the fault's window: 15 of 300 (5%) at 500 ms, the rest at 10 ms.
+    tl = spread[:5] + [merge([b, timeline([(5, 0, None, False, 500)])[0]]) | {"t": b["t"]} for b in spread[5:8]] + spread[8:]
+    f = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl).injected[0]
+    assert f.during.requests == 300 and f.during.p95_ms == 10
+
+
+def test_each_after_window_ends_at_the_next_fault_of_three():
+    tl = timeline([OK] * 40)
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0), injection("redis-stall@15s:3s", 15.0, 18.0),
+                injection("redis-stall@25s:3s", 25.0, 28.0)], tl)
+    assert [(f.after.start_s, f.after.end_s) for f in r.injected] == [(8, 15), (18, 25), (28, 40)]
+
+
+def test_a_good_second_is_judged_by_its_p95_not_its_slowest_request():
+    mostly_fast = timeline([(96, 0, None, False, 10)] * 3)
+    slow_tail = timeline([(4, 0, None, False, 500)] * 3)
+    tl = [merge([a, b]) | {"t": a["t"]} for a, b in zip(mostly_fast, slow_tail, strict=True)]
+    assert recovery_seconds(tl, T0, int(T0) + 3, TARGETS) == 0
+
+
+def test_one_request_in_a_second_is_enough_to_judge_it_and_recovery_is_in_tenths():
+    tl = timeline([(1, 1, 500, False, 10)] + [(1, 0, None, False, 10)] * 3)
+    assert recovery_seconds(tl, T0 + 0.04, int(T0) + 4, TARGETS) == 1.0  # 0.96 s, to a tenth
+
+
+def test_injection_times_are_kept_to_the_hundredth():
+    r = report([injection("redis-stall@5s:3s", 5.1234, 8.5678)], timeline([OK] * 12))
+    assert (r.injected[0].started_s, r.injected[0].ended_s) == (5.12, 8.57)
+
+
+def test_every_fault_adds_its_failures():
+    inj = [Injection(parse_fault("redis-stall@5s:1s"), started_at=T0 + 5, error="no pid"),
+           Injection(parse_fault("redis-stall@8s:1s"), started_at=T0 + 8, error="no pod")]
+    assert report(inj, timeline([OK] * 12)).failures == ["fault redis-stall@5s:1s: no pid",
+                                                         "fault redis-stall@8s:1s: no pod"]
+
+
+def test_an_absorbed_fault_counts_errors_and_5xx_during_and_after_it():
+    tl = timeline([OK] * 5 + [(100, 1, 404, False, 10)] * 3 + [(100, 1, 500, False, 10)] * 2 + [OK] * 5)
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl)
+    assert r.failures == [
+        "fault redis-stall@5s:3s: error ratio 0.0050 (5/1000) from the fault to the end exceeds target 0.001",
+        "fault redis-stall@5s:3s: 2 responses were 5xx; the service must absorb this fault"]
+
+
+def test_an_absorbed_fault_without_any_request_has_no_error_ratio_to_miss():
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], timeline([OK] * 5))
+    assert r.failures == ["fault redis-stall@5s:3s: never recovered (error ratio and p95 back under target) "
+                          "before the run ended"]

@@ -13,6 +13,7 @@ from loadline.profile import (
     ProfileError,
     available_stacks,
     load_profile,
+    read_stack_config,
     validate_profile,
 )
 
@@ -292,3 +293,36 @@ def test_a_trailing_newline_is_no_valid_value(mutate, key):
     with pytest.raises(ProfileError) as info:
         validate_profile("dev", data)
     assert key in dict(info.value.problems)
+
+
+def _error(stack, stacks_dir):
+    with pytest.raises(ProfileError) as info:
+        load_profile(stack, stacks_dir)
+    return info.value
+
+
+def test_a_missing_stack_file_lists_the_known_stacks(tmp_path):
+    err = _error("qa", tmp_path)
+    assert (err.stack, err.problems) == ("qa", [("(stack)", f"no stack file Pulumi.qa.yaml in {tmp_path} (known: none)")])
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}")
+    (tmp_path / "Pulumi.prod.yaml").write_text("config: {}")
+    assert _error("qa", tmp_path).problems[0][1].endswith("(known: dev, prod)")
+
+
+@pytest.mark.parametrize("text, key, reason", [
+    ("config: [", "(file)", "Pulumi.qa.yaml is not valid YAML: "),
+    ("- a list", "config", "Pulumi.qa.yaml has no `config:` mapping"),
+    ("config: 5", "config", "Pulumi.qa.yaml has no `config:` mapping"),
+    ("", "config", "Pulumi.qa.yaml has no `config:` mapping"),
+    ("config: {other: 1}", PROFILE_KEY, "key is missing from the stack's config")])
+def test_a_stack_file_without_a_profile_names_the_stack_and_why(tmp_path, text, key, reason):
+    (tmp_path / "Pulumi.qa.yaml").write_text(text)
+    err = _error("qa", tmp_path)
+    assert err.stack == "qa" and len(err.problems) == 1
+    assert err.problems[0][0] == key and err.problems[0][1].startswith(reason)
+
+
+def test_a_stack_file_gives_its_config_and_the_profile_is_validated_under_its_name(tmp_path):
+    (tmp_path / "Pulumi.qa.yaml").write_text(yaml.safe_dump({"config": {PROFILE_KEY: {"environment": "nope"}}}))
+    assert read_stack_config("qa", tmp_path) == {PROFILE_KEY: {"environment": "nope"}}
+    assert _error("qa", tmp_path).stack == "qa"

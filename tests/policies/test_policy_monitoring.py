@@ -240,3 +240,72 @@ def test_the_scrape_annotation_alone_makes_a_service_monitored():
 def test_rule_files_after_a_prometheus_config_in_the_same_config_map_are_read():
     cm = _config_map(**{"prometheus.yml": "scrape_configs: []", "rules.yml": yaml.safe_dump(_rules("b"))})
     assert rule_files([cm], Context()) == [_rules("b")]
+
+
+def _pods(*, annotations=None, ports=None, init_ports=None, kind="Deployment", ns=NS):
+    d = deployment()
+    d["kind"], d["metadata"]["namespace"] = kind, ns
+    tpl = d["spec"]["template"]
+    if annotations:
+        tpl["metadata"]["annotations"] = annotations
+    if ports is not None:
+        tpl["spec"]["containers"][0]["ports"] = ports
+    if init_ports is not None:
+        tpl["spec"]["initContainers"] = [{"name": "init", "image": "x:1", "ports": init_ports}]
+    return d
+
+
+def _needs_scraping(workload):
+    """Whether the plain Service in front of these pods must be scraped."""
+    return services_scraped([workload, service()], CTX) != []
+
+
+def test_pods_expose_metrics_by_annotation_or_a_metrics_port_of_a_long_running_container():
+    assert _needs_scraping(_pods(annotations={"prometheus.io/scrape": "true"}))
+    assert not _needs_scraping(_pods(annotations={"prometheus.io/scrape": "false"}))
+    assert _needs_scraping(_pods(ports=[{"name": "http-metrics", "containerPort": 9100}]))
+    assert not _needs_scraping(_pods(ports=[{"containerPort": 9100}]))
+    assert not _needs_scraping(_pods(ports=[], init_ports=[{"name": "metrics", "containerPort": 9100}]))
+    assert not _needs_scraping(_pods(kind="Job", ports=[{"name": "metrics", "containerPort": 9100}]))
+    assert not _needs_scraping(_pods(kind="Job", annotations={"prometheus.io/scrape": "true"}))
+
+
+def test_pods_in_another_namespace_are_not_behind_the_service():
+    assert not _needs_scraping(_pods(ns="ops", ports=[{"name": "metrics", "containerPort": 9100}]))
+
+
+def test_a_service_without_pods_is_scraped_when_a_job_names_it():
+    lonely = service(job="web")
+    lonely["spec"]["selector"] = {"app": "nothing-runs-here"}
+    job = {"job_name": "web", "static_configs": [{"targets": ["web:80"]}]}
+    assert services_scraped([deployment(), lonely, _prom_config(job)], CTX) == []
+    assert len(services_scraped([deployment(), lonely, _prom_config()], CTX)) == 1
+
+
+def _app(name):
+    d = deployment(name)
+    labels = {"app": name}
+    d["spec"]["selector"] = {"matchLabels": labels}
+    d["spec"]["template"]["metadata"]["labels"] = labels
+    svc = service(name)
+    svc["spec"]["selector"] = labels
+    return d, svc
+
+
+def test_every_monitored_service_marks_its_pods_as_monitored():
+    d1, plain1 = _app("one")
+    d2, plain2 = _app("two")
+    monitored1, monitored2 = _app("one")[1], _app("two")[1]
+    for svc, job in ((monitored1, "one"), (monitored2, "two")):
+        svc["metadata"]["name"] = f"{job}-metrics"
+        svc["metadata"]["labels"]["loadline.dev/job"] = job
+    found = services_scraped([d1, d2, plain1, plain2, monitored1, monitored2], CTX)
+    assert sorted(o["metadata"]["name"] for o, _ in found) == ["one", "one-metrics", "two", "two-metrics"]
+
+
+def test_a_declared_job_reached_only_by_other_jobs_names_them_all():
+    jobs = [{"job_name": name, "static_configs": [{"targets": ["web:80"]}]} for name in ("b-job", "a-job")]
+    found = services_scraped([deployment(), service(job="web"), _prom_config(*jobs)], CTX)
+    assert [m for _, m in found] == [
+        "declares scrape job 'web' but no Prometheus job of that name and no ServiceMonitor reaches it or its "
+        "pods (reached only by job a-job, b-job)"]

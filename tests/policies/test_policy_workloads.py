@@ -10,6 +10,7 @@ from policies.guardrails.workloads import (
     non_root_read_only,
     probes,
     requests_and_limits,
+    service_account_token,
 )
 
 CTX = Context(environment="prod")
@@ -103,3 +104,31 @@ def test_init_containers_need_no_probes_but_do_need_resources():
 def test_an_empty_quantity_is_no_quantity():
     web = _with(resources={"requests": {"cpu": "", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}})
     assert requests_and_limits(web, CTX) == ["container web has no resources.requests.cpu"]
+
+
+def test_every_host_namespace_is_named():
+    d = deployment()
+    d["spec"]["template"]["spec"].update(hostNetwork=True, hostPID=True, hostIPC=True)
+    assert no_host_namespaces(d, CTX) == ["pod spec sets hostNetwork: true", "pod spec sets hostPID: true",
+                                          "pod spec sets hostIPC: true"]
+
+
+def test_added_capabilities_are_listed_in_order():
+    sc = {**container()["securityContext"], "capabilities": {"drop": ["ALL"], "add": ["sys_admin", "NET_RAW"]}}
+    assert no_privilege(_with(securityContext=sc), CTX) == ["container web adds capabilities NET_RAW, SYS_ADMIN"]
+
+
+def test_a_container_runs_as_the_pods_uid_when_it_sets_none():
+    d = deployment()
+    d["spec"]["template"]["spec"]["securityContext"]["runAsUser"] = 0
+    del d["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsUser"]
+    assert non_root_read_only(d, CTX) == ["container web runs as uid 0 (runAsUser: 0)"]
+
+
+def test_an_empty_service_account_name_is_the_default_one():
+    d = deployment()
+    pod = d["spec"]["template"]["spec"]
+    del pod["automountServiceAccountToken"]
+    pod.update(serviceAccountName="", serviceAccount="")
+    assert service_account_token(d, CTX) == [
+        "pod mounts the token of the namespace's default ServiceAccount (automountServiceAccountToken is not false)"]
