@@ -118,7 +118,7 @@ def recovery_seconds(buckets: list[dict[str, Any]], end: float, until: int, targ
     seconds = sorted((b for b in buckets if first <= b["t"] < until and b["requests"] > 0), key=lambda b: b["t"])
     for i, bucket in enumerate(seconds):
         if all(_good(s, targets) for s in seconds[i:i + RECOVERY_STABLE_S]):
-            return round(max(0.0, bucket["t"] - end), 1)
+            return round(max(0.0, float(bucket["t"]) - end), 1)
     return None
 
 
