@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 from loadline.gate.verdict import BaselineResult, BaselineRow, Verdict
 
@@ -111,6 +110,10 @@ def read(path: Path) -> Baseline:
 def _p_value(current: np.ndarray, before: np.ndarray, alternative: str) -> float | None:
     if len(current) < 2 or len(before) < 2:
         return None
+    # scipy.stats takes about a second to import: only a run that compares pays for it, not
+    # every `loadline loadtest` (nor one refused for a bad option).
+    from scipy.stats import mannwhitneyu
+
     return float(mannwhitneyu(current, before, alternative=alternative).pvalue)
 
 

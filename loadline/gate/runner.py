@@ -35,7 +35,6 @@ from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, d
 from loadline.gate.evidence import ServerTargets, Window
 from loadline.gate.fault_report import FaultReport, fault_report, steady_errors
 from loadline.gate.host import HostError, check_host
-from loadline.gate.plot import plot_history
 from loadline.gate.verdict import LoadResult, ServerResult, Verdict
 from loadline.gate.writes import WriteCheckError, acknowledged_ids, lost_in_postgres, lost_via_api
 from loadline.profile import Profile, duration_seconds
@@ -263,6 +262,9 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
         except BaselineError as exc:
             console.print(f"[yellow]{exc}[/]")
     if raw.get("history"):
+        # matplotlib loads slowly: only a run that has a history to draw imports it.
+        from loadline.gate.plot import plot_history
+
         plot_history(raw["history"], run.report_dir / "latency.png", verdict)
     return verdict
 
