@@ -1,5 +1,6 @@
 """`loadline loadtest` exits 2, with a clear error and no traceback, when it cannot run."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,27 @@ def run(*args, tmp_path):
     return subprocess.run([LOADLINE, "loadtest", *args, "--report", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "LOADLINE_LOCAL_DIR": str(tmp_path / "none")})
+
+
+def run_in_process(*args, tmp_path, monkeypatch):
+    """The same command in this process (a second per case saved), in as bare an environment."""
+    from typer.testing import CliRunner
+
+    from loadline.cli import app
+
+    for name in list(os.environ):
+        if name.startswith(("LOADLINE_", "KUBE")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOADLINE_LOCAL_DIR", str(tmp_path / "none"))
+    return CliRunner().invoke(app, ["loadtest", *args, "--report", str(tmp_path / "r")])
+
+
+def test_a_command_that_cannot_run_exits_2_without_a_traceback(tmp_path):
+    res = run("--stack", "local", "--rps", "0", "--host", "http://127.0.0.1:1", tmp_path=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--rps: must be > 0" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -44,11 +66,12 @@ def run(*args, tmp_path):
     (["--stack", "local", "--baseline", "/nonexistent/b.json", "--host", "http://127.0.0.1:1", "--api-key", "k"],
      "--baseline: /nonexistent/b.json is not a file"),
 ])
-def test_cannot_run_exits_2(args, message, tmp_path):
-    res = run(*args, tmp_path=tmp_path)
-    assert res.returncode == 2, res.stdout + res.stderr
+def test_cannot_run_exits_2(args, message, tmp_path, monkeypatch):
+    res = run_in_process(*args, tmp_path=tmp_path, monkeypatch=monkeypatch)
+    assert res.exit_code == 2, res.output
     assert message in res.stderr
-    assert "Traceback" not in res.stderr
+    # Refused with a message, not by an exception escaping the command.
+    assert isinstance(res.exception, SystemExit), res.exception
     assert not (tmp_path / "r" / "verdict.json").exists()
 
 
