@@ -7,34 +7,19 @@ write is counted and read back, and the exit code follows `passed`.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from loadline.local import env, processes
-from loadline.profile import load_profile
+from loadline.local import processes
 from loadline.services import pids
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
 FAULTS = ["api-worker-kill@3s:2s", "redis-primary-kill@7s:2s", "postgres-restart@12s:3s"]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def local_env():
-    root = Path(tempfile.mkdtemp(prefix="loadline-test-faults-e2e-", dir="/tmp"))
-    root.chmod(0o755)
-    wd = root / "local"
-    try:
-        yield env.up(load_profile("local"), "local", wd, lambda _step: None), wd
-    finally:
-        env.down(wd)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_faults_are_injected_undone_and_reported(local_env, tmp_path):

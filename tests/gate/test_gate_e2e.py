@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from typer.testing import CliRunner
 from loadline.cli import app
 from loadline.envs.config import GENERATED_MARKER
 from loadline.envs.registry import EnvRecord, Registry
-from loadline.local import env
-from loadline.profile import PROFILE_KEY, REPO_ROOT, STACKS_DIR, load_profile
+from loadline.profile import PROFILE_KEY, REPO_ROOT, STACKS_DIR
 from tests.verdict_schema import assert_valid_verdict
 
 LOADLINE = str(Path(sys.executable).parent / "loadline")
@@ -34,18 +32,6 @@ ENDPOINTS = {"GET /v1/events/search (hot window)", "GET /v1/events/search (cold 
              "GET /v1/events/{event_id}", "POST /v1/events"}
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def local_env():
-    root = Path(tempfile.mkdtemp(prefix="loadline-test-gate-", dir="/tmp"))
-    root.chmod(0o755)
-    wd = root / "local"
-    try:
-        yield env.up(load_profile("local"), "local", wd, lambda _step: None), wd
-    finally:
-        env.down(wd)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def gate(local_env, report: Path, *extra):

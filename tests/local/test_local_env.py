@@ -21,8 +21,7 @@ from loadline.local.state import read_api_key
 from loadline.local.status import NOT_RUNNING, status
 from loadline.profile import load_profile
 from loadline.render.queries import panel_queries
-from loadline.services import stop_all
-from tests.local.helpers import processes_of
+from tests.local.helpers import eventually, processes_of, query, redis_down_alert
 
 
 def _cli(*args, wd: Path) -> subprocess.CompletedProcess:
@@ -40,9 +39,9 @@ def wd():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_up_status_down(wd):
-    up = _cli("local", "up", wd=wd)
-    assert up.returncode == 0, up.stderr
+def test_up_brings_every_component_ready(local_env):
+    # The shared environment came up through `loadline local up` (tests/fixtures/local_env.py).
+    state, wd = local_env
     status = _cli("local", "status", "--json", wd=wd)
     assert status.returncode == 0, status.stdout
     state = json.loads(status.stdout)
@@ -66,20 +65,13 @@ def test_up_status_down(wd):
     assert requests.get(f"{am_url}/-/ready", timeout=5).status_code == 200
     assert state["components"]["alertmanager"]["webhook_url"].startswith("http://127.0.0.1:")
 
-    # The exporters are scraped under render's job names, and the "down" alerts see a real outage.
+    # The exporters are scraped under render's job names; the "down" alerts stay quiet while all
+    # is up (tests/local/test_local_status.py sees them fire on a real outage).
     prom_url = state["prometheus_url"]
-    assert _eventually(prom_url, 'redis_up{job="redis"} == 1')
-    assert _eventually(prom_url, 'pg_up{job="postgres"} == 1')
-    redis_down = next(r["expr"] for g in expected for r in g["rules"] if r.get("alert") == "LoadlineRedisDown")
-    assert not _query(prom_url, redis_down)
+    assert eventually(prom_url, 'redis_up{job="redis"} == 1')
+    assert eventually(prom_url, 'pg_up{job="postgres"} == 1')
+    assert not query(prom_url, redis_down_alert(expected))
     _dashboard_queries_run_on(prom_url, expected)
-    stop_all(wd / "redis")
-    assert _eventually(prom_url, redis_down), "redis_up never reported the stopped Redis"
-
-    down = _cli("local", "down", wd=wd)
-    assert down.returncode == 0
-    assert processes_of(wd) == []
-    assert _cli("local", "status", "--json", wd=wd).returncode == 1
 
 
 def _alertmanagers(prom_url: str, timeout_s: float = 30) -> list[str]:
@@ -110,22 +102,6 @@ def _dashboard_queries_run_on(prom_url: str, rules: list) -> None:
             break
         time.sleep(1)
     assert sorted(missing) == []
-
-
-def _query(prom_url: str, expr: str) -> list:
-    resp = requests.get(f"{prom_url}/api/v1/query", params={"query": expr}, timeout=5)
-    resp.raise_for_status()
-    return resp.json()["data"]["result"]
-
-
-def _eventually(prom_url: str, expr: str, timeout_s: float = 30) -> list:
-    """The query's result once it is non-empty (a few scrape intervals), else []."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := _query(prom_url, expr):
-            return result
-        time.sleep(0.5)
-    return []
 
 
 def test_failed_up_leaves_nothing_behind(wd, monkeypatch):

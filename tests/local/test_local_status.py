@@ -3,21 +3,21 @@ component named with its reason, the JSON shape kept, exit 1 while anything is d
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from loadline.local import env, processes
+from loadline.local import prometheus as prom
 from loadline.local.state import write_state
 from loadline.local.status import status
 from loadline.profile import load_profile
 from loadline.services import stop_all
+from tests.local.helpers import eventually, processes_of, redis_down_alert
 
 SHAPE = {"stack", "workdir", "api_url", "prometheus_url", "api_key_file", "components", "up"}
 
@@ -25,16 +25,6 @@ SHAPE = {"stack", "workdir", "api_url", "prometheus_url", "api_key_file", "compo
 def _cli(*args, wd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(Path(sys.executable).parent / "loadline"), *args], capture_output=True,
                           text=True, timeout=180, env={**os.environ, "LOADLINE_LOCAL_DIR": str(wd)})
-
-
-@pytest.fixture
-def wd():
-    # PostgreSQL runs as the postgres user: its directories must be traversable.
-    root = Path(tempfile.mkdtemp(prefix="loadline-test-status-", dir="/tmp"))
-    root.chmod(0o755)
-    yield root / "local"
-    env.down(root / "local")
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def _crash(wd: Path, name: str) -> None:
@@ -63,8 +53,9 @@ def _assert_cli_reports(wd: Path, down: set[str]) -> None:
 
 
 @pytest.mark.slow
-def test_each_stopped_component_is_shown_down_with_its_reason(wd):
-    env.up(load_profile("local"), "local", wd, lambda _step: None)
+def test_each_stopped_component_is_shown_down_with_its_reason_then_down_leaves_nothing(local_env_to_break):
+    # The session's shared environment, last of all its users: this test stops it piece by piece.
+    _, wd = local_env_to_break
     state = status(wd)
     assert state["up"] is True and _down(state) == {}
     assert all(c["reason"] is None for c in state["components"].values())
@@ -78,6 +69,9 @@ def test_each_stopped_component_is_shown_down_with_its_reason(wd):
     # The API still serves (from PostgreSQL) and says what it misses.
     assert state["components"]["api"]["up"] and "redis" in state["components"]["api"]["reason"]
     _assert_cli_reports(wd, {"redis"})
+    # Prometheus, scraping the exporter, sees the real outage with render's "down" alert.
+    alert = redis_down_alert(prom.alert_rules(load_profile("local"))["groups"])
+    assert eventually(state["prometheus_url"], alert), "redis_up never reported the stopped Redis"
 
     exporter = next(n for n in processes.names(wd) if n.startswith(env.EXPORTER_PREFIX))
     _crash(wd, exporter)
@@ -98,6 +92,12 @@ def test_each_stopped_component_is_shown_down_with_its_reason(wd):
     state = status(wd)
     assert state["components"]["api"]["reason"].startswith("process not running")
     _assert_cli_reports(wd, {"postgres", "redis", "api", "prometheus", "exporters"})
+
+    # `down` stops whatever is left (Alertmanager, the other exporter) and forgets the rest.
+    down = _cli("local", "down", wd=wd)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert processes_of(wd) == []
+    assert _cli("local", "status", "--json", wd=wd).returncode == 1
 
 
 def test_a_recorded_environment_with_nothing_running_never_crashes(tmp_path):
