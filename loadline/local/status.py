@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import redis as redis_sync
 import requests
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rich.markup import escape
 
 from loadline.local import processes
@@ -55,8 +57,10 @@ def _redis_node(url: str) -> tuple[str | None, dict | None]:
     p = urlsplit(url.strip())
     where = f"{p.hostname}:{p.port}"
     try:
+        # One attempt: redis-py retries a refused connection with back-off (4 s per node),
+        # and a status is asked for exactly when something is down.
         with redis_sync.Redis(host=p.hostname or "localhost", port=p.port or 6379, socket_timeout=TIMEOUT_S,
-                              socket_connect_timeout=TIMEOUT_S) as c:
+                              socket_connect_timeout=TIMEOUT_S, retry=Retry(NoBackoff(), 0)) as c:
             c.ping()
             cluster = c.info("cluster").get("cluster_enabled") == 1
             return None, c.cluster("info") if cluster else None

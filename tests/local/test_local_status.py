@@ -139,3 +139,32 @@ def test_nothing_recorded_keeps_its_shape_and_exit_code(tmp_path):
     as_json = _cli("local", "status", "--json", wd=tmp_path / "none")
     assert as_json.returncode == 1
     assert json.loads(as_json.stdout) == {"up": False, "api_url": None, "prometheus_url": None, "components": {}}
+
+
+def test_a_redis_node_that_drops_connections_is_asked_once():
+    # A status is asked for when something is down: retrying with back-off made each such
+    # node cost seconds. A listener that accepts and hangs up counts the attempts.
+    import socket
+    import threading
+
+    from loadline.local.status import _redis_node
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        reason, info = _redis_node(f"redis://127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        server.close()
+    assert reason is not None and reason.endswith("ConnectionError") and info is None
+    assert len(accepted) == 1
