@@ -11,12 +11,11 @@ pytest_plugins = ["tests.fixtures.services", "tests.fixtures.local_env"]
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that break the shared local environment run last, so it comes up once per session."""
-    from tests.fixtures.local_env import BREAKS_LOCAL_ENV
+    """Tests that fault or break the shared local environment run last (in that order), so it
+    comes up once per session."""
+    from tests.fixtures.local_env import run_order
 
-    breaking = [item for item in items if BREAKS_LOCAL_ENV in getattr(item, "fixturenames", ())]
-    if breaking:
-        items[:] = [item for item in items if item not in breaking] + breaking
+    items.sort(key=lambda item: run_order(getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(autouse=True)

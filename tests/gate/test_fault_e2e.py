@@ -22,8 +22,8 @@ FAULTS = ["api-worker-kill@3s:2s", "redis-primary-kill@7s:2s", "postgres-restart
 pytestmark = pytest.mark.slow
 
 
-def test_faults_are_injected_undone_and_reported(local_env, tmp_path):
-    state, wd = local_env
+def test_faults_are_injected_undone_and_reported(local_env_for_faults, tmp_path):
+    state, wd = local_env_for_faults
     # A modest rate: the faults are judged here, not whether this machine offers production rate.
     args = [LOADLINE, "loadtest", "--stack", "local", "--duration", "30s", "--rps", "100", "--report", str(tmp_path)]
     for f in FAULTS:
