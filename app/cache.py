@@ -55,8 +55,10 @@ def make_client(settings: Settings) -> Redis | RedisCluster:
         # commands in flight) and sleeps 0.25 s; a dead master then costs each request seconds. A
         # failed call is a cache miss here, the next call reloads the slot map (Cache.failed), and
         # the breaker decides when to try again.
+        # max_connections per node as the standalone pool's: redis-py's cluster default (100) raises
+        # MaxConnectionsError at once rather than wait, so a burst of slow requests tripped the breaker.
         return RedisCluster(startup_nodes=nodes, socket_timeout=timeout, socket_connect_timeout=timeout,
-                            require_full_coverage=False, retry=Retry(NoBackoff(), 0))
+                            require_full_coverage=False, retry=Retry(NoBackoff(), 0), max_connections=256)
     return Redis.from_url(settings.redis_url[0], socket_timeout=timeout, socket_connect_timeout=timeout,
                           max_connections=256)
 

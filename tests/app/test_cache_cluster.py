@@ -108,3 +108,20 @@ def test_a_dead_master_costs_one_failed_call_then_the_client_finds_the_new_one(d
     reloads, values = asyncio.run(scenario())
     assert reloads <= 1, f"the failed call reloaded the slot map {reloads} times"
     assert values is not None  # the promoted replica serves the bucket
+
+
+def test_each_node_pool_allows_as_many_connections_as_the_standalone_pool(database_url, redis_cluster):
+    """redis-py's cluster client allows 100 connections per node and beyond that raises
+    MaxConnectionsError at once rather than wait: under a burst of slow requests that tripped the
+    breaker with Redis healthy (seen in `loadline loadtest --stack staging`)."""
+    settings = make_settings(database_url, redis_cluster.url.split(","), redis_mode="cluster")
+
+    async def limits() -> set[int]:
+        client = make_client(settings)
+        try:
+            await client.ping()
+            return {node.max_connections for node in client.get_nodes()}
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(limits()) == {256}
