@@ -39,3 +39,13 @@ def test_a_write_changes_a_page_exactly_when_its_bucket_is_in_the_span(r, level,
 def test_write_buckets_are_the_hour_and_day_since_the_epoch():
     assert search_pages.write_args(datetime(1970, 1, 2, 1, 59, tzinfo=UTC)) == (25, 1)
     assert search_pages.write_args(datetime(1970, 1, 1, tzinfo=UTC) - timedelta(seconds=1)) == (-1, -1)
+
+
+def test_a_cursor_page_spans_from_its_cursor_not_the_window_start():
+    start, end = datetime(2033, 4, 1, tzinfo=UTC), datetime(2033, 4, 1, 10, tzinfo=UTC)
+    after = datetime(2033, 4, 1, 6, tzinfo=UTC)
+    page = {"items": [], "next_cursor": None}
+    hour = search_pages.write_args(after)[0]
+    assert search_pages.span(start, end, after, page) == ("h", hour, hour + 4)
+    assert search_pages.span(start, end, None, page) == ("h", hour - 6, hour + 4)
+    assert search_pages.span(after, end, start, page)[1] == hour  # a cursor before the window changes nothing

@@ -88,8 +88,22 @@ def _openmetrics(end: int) -> str:
     # Job "fine": scraped every second, off the whole second, 10 requests a second on one route.
     fine = [t + 0.456 for t in range(end - 10, end + 1)]
     lines.extend(f'up{{job="fine"}} 1 {t:.4f}' for t in fine)
-    lines.extend(f'http_request_duration_seconds_count{{job="fine",method="GET",route="/v1/fine"}} {10 * i} {t:.4f}'
-                 for i, t in enumerate(fine))
+    for labels, rate in (('method="GET",route="/v1/fine",status="200"', 10.37),
+                         ('method="GET",route="/v1/fine",status="500"', 0.123),
+                         ('method="GET",route="/v1/one",status="200"', 1)):
+        lines.extend(f'http_request_duration_seconds_count{{job="fine",{labels}}} {rate * i:.4f} {t:.4f}'
+                     for i, t in enumerate(fine))
+    for result, rate in (("hit", 2.25), ("miss", 1)):
+        lines.extend(f'cache_requests_total{{job="fine",result="{result}"}} {rate * i:.4f} {t:.4f}'
+                     for i, t in enumerate(fine))
+    # The pool's peak in one sample on an even second: a 2 s evaluation step would never see it.
+    peak = end - 4 if (end - 4) % 2 == 0 else end - 3
+    lines.extend(f'db_pool_connections_in_use{{job="fine"}} {9 if round(t) == peak else 1} {t:.4f}' for t in fine)
+    lines.extend(f'db_pool_connections_max{{job="fine"}} 10 {t:.4f}' for t in fine)
+    # Only misses in job "odd"; alerts that lack a label.
+    lines.extend(f'cache_requests_total{{job="odd",result="miss"}} {3 * (t - end + SPAN)} {t}' for t in times)
+    for labels in ('alertname="LoadlineNoSeverity",alertstate="firing"', 'alertstate="firing",severity="page"'):
+        lines.extend(f"ALERTS{{{labels}}} 1 {t}" for t in range(end - 20, end + 1, STEP))
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
@@ -151,7 +165,9 @@ def test_the_window_is_read_as_the_server_recorded_it(prom):
     # 2 of 10 connections in use, once 8: the peak and the mean over the window's 5 s steps.
     assert ev.pool_saturation_max == pytest.approx(PEAK / 10)
     assert ev.pool_saturation_mean == pytest.approx((0.2 * 12 + PEAK / 10) / 13)
-    assert ev.alerts_fired == [{"alertname": "LoadlineApiSlow", "severity": "ticket"},
+    assert ev.alerts_fired == [{"alertname": "", "severity": "page"},  # a label left out is empty
+                               {"alertname": "LoadlineApiSlow", "severity": "ticket"},
+                               {"alertname": "LoadlineNoSeverity", "severity": ""},
                                {"alertname": "LoadlineRedisDown", "severity": "page"}]
 
 
@@ -167,8 +183,8 @@ def test_gather_puts_the_evidence_and_its_failures_in_the_verdict(prom):
         round(PEAK / 10, 4), round((0.2 * 12 + PEAK / 10) / 13, 4))
     assert result.per_route["POST /v1/events"].model_dump() == {"requests": 2400.0, "http_5xx": 0.0,
                                                                 "p95_ms": 9.5, "p99_ms": 9.9}
-    assert [a.model_dump() for a in result.alerts_fired] == [
-        {"alertname": "LoadlineApiSlow", "severity": "ticket"}, {"alertname": "LoadlineRedisDown", "severity": "page"}]
+    assert [a.model_dump()["alertname"] for a in result.alerts_fired] == [
+        "", "LoadlineApiSlow", "LoadlineNoSeverity", "LoadlineRedisDown"]
     assert result.failures == [
         "server overall: p95 62.5 ms exceeds target 50 ms",
         "server overall: p99 92.5 ms exceeds target 90 ms",
@@ -176,6 +192,7 @@ def test_gather_puts_the_evidence_and_its_failures_in_the_verdict(prom):
         "server GET /v1/events/{event_id}: p99 94.5 ms exceeds target 90 ms",
         "server overall: 5xx ratio 0.0667 exceeds target 0.01",
         "server overall: cache hit ratio 0.750 is below target 0.8",
+        "server: alert  (severity page) fired during the run",
         "server: alert LoadlineRedisDown (severity page) fired during the run",
     ]
 
@@ -247,6 +264,7 @@ def test_a_job_without_traffic_has_no_figures_and_a_label_left_out_is_empty(prom
     odd = collect(Prometheus(url), "odd", Window(end - WINDOW, end), STEP)
     # 1 of 7 under 10 ms, all 7 under 50 ms: p95 (rank 6.65) is 10 + 5.65/6 x 40 ms = 47.67 ms.
     assert (odd.requests, odd.error_5xx_ratio, odd.p95_ms, odd.p99_ms) == (7 * WINDOW, 0.0, 47.67, 49.53)
+    assert (odd.cache_lookups, odd.cache_hit_ratio) == (3 * WINDOW, 0.0)  # misses only
     assert odd.routes == {" /v1/odd": evidence.RouteEvidence(requests=7 * WINDOW, http_5xx=0.0, p95_ms=47.67,
                                                              p99_ms=49.53)}
 
@@ -257,7 +275,11 @@ def test_a_window_shorter_than_a_second_is_read_over_one_second(prom):
     window = Window(at - 0.49955, at - 0.1)
     ev = collect(Prometheus(url), "fine", window, 0.5)
     assert ev.window.end == pytest.approx(at)
-    assert ev.requests == 10  # the two samples of the last second, not three of two seconds
+    # The two samples of the last second, not three of two seconds: 10.37 + 0.123 + 1 requests.
+    assert ev.requests == 11.5 and set(ev.routes) == {"GET /v1/fine", "GET /v1/one"}
+    assert ev.routes["GET /v1/fine"] == evidence.RouteEvidence(requests=10.5, http_5xx=0.1, p95_ms=None, p99_ms=None)
+    assert ev.routes["GET /v1/one"].requests == 1
+    assert (ev.cache_lookups, ev.cache_hit_ratio) == (3.2, 0.6923)  # 2.25 hits of 3.25 lookups
     result = gather(url, "fine", window, 0.5, TARGETS)
     assert (result.window_start, result.window_end) == (round(window.start, 3), round(at, 3))
     assert result.window_start != round(window.start, 4) and result.window_end != round(at)
@@ -268,3 +290,10 @@ def test_gather_without_figures_leaves_them_unknown(prom):
     result = gather(url, "idle", Window(end - WINDOW, end), STEP, TARGETS)
     assert result.available and (result.pool_saturation_max, result.pool_saturation_mean) == (None, None)
     assert result.failures == ["server: Prometheus recorded no request in the run's window (is it scraping the API?)"]
+
+
+def test_pool_saturation_is_sampled_at_every_scrape_interval(prom):
+    url, end = prom
+    at = end + 0.456
+    ev = collect(Prometheus(url), "fine", Window(at - 8, at - 0.1), 0.5)
+    assert ev.pool_saturation_max == 0.9  # the one even-second peak, seen at a 1 s step

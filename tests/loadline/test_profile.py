@@ -326,3 +326,14 @@ def test_a_stack_file_gives_its_config_and_the_profile_is_validated_under_its_na
     (tmp_path / "Pulumi.qa.yaml").write_text(yaml.safe_dump({"config": {PROFILE_KEY: {"environment": "nope"}}}))
     assert read_stack_config("qa", tmp_path) == {PROFILE_KEY: {"environment": "nope"}}
     assert _error("qa", tmp_path).stack == "qa"
+
+
+def test_unknown_and_missing_keys_are_explained_in_full():
+    data = copy.deepcopy(_raw("dev"))
+    data["slo"]["p95ms"] = 100
+    data.pop("load")
+    with pytest.raises(ProfileError) as info:
+        validate_profile("dev", data)
+    problems = dict(info.value.problems)
+    assert problems["slo.p95ms"] == "unknown key (check the spelling; see docs/profile.md)"
+    assert problems["load"] == "required key is missing"
