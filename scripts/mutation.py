@@ -216,6 +216,9 @@ def main() -> int:
     # Two children at most: the machine is shared, and more only makes the Redis-backed tests
     # of app/ compete for the same cores.
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--report-only", action="store_true",
+                        help="judge the last run in --workdir again (after documenting an equivalent), without "
+                             "mutating anything")
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -224,18 +227,22 @@ def main() -> int:
         return 2
     modules = {m: MODULES[m] for m in (args.modules or MODULES)}
     started = time.monotonic()
-    prepare(args.workdir, modules)
     mutmut = [sys.executable, "-m", "mutmut"]
-    log = args.workdir / "mutmut-run.log"
-    print(f"mutating {len(modules)} modules with {args.jobs} workers; progress in {log}", flush=True)
-    with log.open("w") as out:
-        run = subprocess.run(["nice", "-n", str(NICENESS), *mutmut, "run", "--max-children", str(args.jobs)],
-                             cwd=args.workdir,
-                             stdout=out, stderr=subprocess.STDOUT)
-    if run.returncode not in (0, 1):
-        print(log.read_text()[-3000:], file=sys.stderr)
-        print(f"error: mutmut run exited {run.returncode}", file=sys.stderr)
-        return run.returncode
+    if args.report_only:
+        if not (args.workdir / "mutants").is_dir():
+            print(f"error: no mutation run in {args.workdir} to report on", file=sys.stderr)
+            return 2
+    else:
+        prepare(args.workdir, modules)
+        log = args.workdir / "mutmut-run.log"
+        print(f"mutating {len(modules)} modules with {args.jobs} workers; progress in {log}", flush=True)
+        with log.open("w") as out:
+            run = subprocess.run(["nice", "-n", str(NICENESS), *mutmut, "run", "--max-children", str(args.jobs)],
+                                 cwd=args.workdir, stdout=out, stderr=subprocess.STDOUT)
+        if run.returncode not in (0, 1):
+            print(log.read_text()[-3000:], file=sys.stderr)
+            print(f"error: mutmut run exited {run.returncode}", file=sys.stderr)
+            return run.returncode
     results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=args.workdir, check=True,
                              capture_output=True, text=True).stdout
     rep = parse_results(results, modules)
@@ -246,7 +253,7 @@ def main() -> int:
                               capture_output=True, text=True).stdout
 
     undocumented = judge_survivors(rep, documented_equivalents(), diff_of)
-    print(f"\nmutation run took {time.monotonic() - started:.0f} s; "
+    print(f"\n{'report' if args.report_only else 'mutation run'} took {time.monotonic() - started:.0f} s; "
           f"inspect one with: cd {args.workdir} && {sys.executable} -m mutmut show <name>")
     low = [m for m, s in scores.items() if s < MODULE_FLOOR]
     if total < TOTAL_FLOOR or low or undocumented:
@@ -257,6 +264,7 @@ def main() -> int:
     print(f"PASS: total {total:.1f}% (floor {TOTAL_FLOOR}%), every module at {MODULE_FLOOR}% or more, "
           "every survivor documented as equivalent")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())
