@@ -19,6 +19,7 @@ env_app = typer.Typer(
 
 BACKEND_HELP = "Pulumi backend URL (default: PULUMI_BACKEND_URL, else file://<repo>/.loadline/state)"
 SECRETS_HELP = "secrets provider for new stacks (default: passphrase)"
+VIA_HELP = "how the gate loads a cluster-internal API: runner (the stack's Locust runner) or port-forward"
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -40,6 +41,7 @@ def up_cmd(
     policy: bool = typer.Option(True, "--policy/--no-policy", help="run the CrossGuard pack (policies/) during up"),
     backend: str = typer.Option(None, "--backend", help=BACKEND_HELP),
     secrets_provider: str = typer.Option(None, "--secrets-provider", help=SECRETS_HELP),
+    via: str = typer.Option("runner", "--via", help=VIA_HELP),
 ) -> None:
     """Create (or with --update redeploy) review env NAME from --from, run `pulumi up`, then the gate.
 
@@ -52,7 +54,7 @@ def up_cmd(
     request = lifecycle.UpRequest(
         name=name, from_stack=from_stack, ttl=ttl, gate=gate, update=update, owner=owner,
         gate_host=gate_host, url_output=url_output, allow_remote=allow_remote, policy=policy,
-        backend=backend, secrets_provider=secrets_provider)
+        backend=backend, secrets_provider=secrets_provider, via=via)  # type: ignore[arg-type]
     try:
         verdict = lifecycle.up(request, terminal_console())
     except (EnvError, ProfileError) as exc:
@@ -65,12 +67,13 @@ def gate_cmd(
     name: str = typer.Argument(..., help="env name"),
     host: str = typer.Option(None, "--host", help="URL to load (default: the URL recorded at up)"),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="let the gate load a non-loopback URL"),
+    via: str = typer.Option("runner", "--via", help=VIA_HELP),
 ) -> None:
     """Run the load gate against env NAME again and record its verdict (exit 0/1/2 as the gate)."""
     from loadline.envs import lifecycle
 
     try:
-        verdict = lifecycle.gate(name, host, terminal_console(), allow_remote=allow_remote)
+        verdict = lifecycle.gate(name, host, terminal_console(), allow_remote=allow_remote, via=via)  # type: ignore[arg-type]
     except EnvError as exc:
         raise _fail(exc) from None
     raise typer.Exit(lifecycle.EXIT_CODES[verdict])
@@ -99,34 +102,20 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json", help="print JSON records instead of a table"),
 ) -> None:
     """Show each review env with its age, expiry, state and last verdict."""
-    from rich.table import Table
-
+    from loadline.envs.listing import records_table
     from loadline.envs.registry import Registry
-    from loadline.envs.ttl import format_ttl
 
     try:
         records = Registry().all()
     except EnvError as exc:
         raise _fail(exc) from None
-    now = datetime.now(UTC)
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
         return
     if not records:
         typer.echo("no review envs (create one with `loadline env up NAME --from dev`)")
         return
-    table = Table(title="review envs")
-    for col in ("name", "from", "owner", "age", "expires", "state", "last verdict", "api"):
-        table.add_column(col)
-    for r in records:
-        left = r.expires - now
-        expires = f"in {format_ttl(left)}" if left.total_seconds() > 0 else f"{format_ttl(-left)} ago"
-        verdict: str = r.last_verdict or "-"
-        if r.verdict_at:
-            verdict += f" ({format_ttl(now - r.verdict_at)} ago)"
-        table.add_row(r.name, r.from_stack, r.owner, format_ttl(now - r.created), expires,
-                      r.state(now), verdict, r.api_url or "-")
-    terminal_console().print(table)
+    terminal_console().print(records_table(records, datetime.now(UTC)))
 
 
 @env_app.command("gc")

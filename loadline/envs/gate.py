@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from rich.console import Console
 
 from loadline.envs.errors import EnvError
 from loadline.envs.registry import Verdict as VerdictName
 from loadline.gate.entry import GateError, GateOptions, judge
+from loadline.gate.runner import GateRun
 from loadline.gate.verdict import Verdict
+from loadline.profile import Profile
 
 URL_OUTPUTS = ("apiUrl", "api_url", "url")
 API_KEY_OUTPUTS = ("apiKey", "api_key")
@@ -53,13 +56,18 @@ def output_api_key(outputs: Mapping[str, Any] | None) -> str | None:
 
 def run_gate(name: str, host: str, report_dir: Path, *, api_key: str | None = None,
              allow_remote: bool = False, console: Console | None = None,
-             prometheus: str | None = None) -> GateOutcome:
+             prometheus: str | None = None, remote: Callable[[GateRun, Path], None] | None = None,
+             profile: Profile | None = None, prometheus_session: requests.Session | None = None) -> GateOutcome:
     """Run the gate in the foreground (its progress streams to the terminal). `prometheus`:
-    the stack's Prometheus, where the gate reads the server's own evidence."""
+    the stack's Prometheus, where the gate reads the server's own evidence. `remote`: the
+    in-cluster runner that sends the load (`loadline.envs.runner`), with as many Locust
+    workers as the profile's `load.runner.workers`."""
     console = console or Console()
     # LOADLINE_API_KEY wins over the stack's output, as it does for `loadline loadtest`.
     options = GateOptions(stack=name, host=host, report=report_dir, allow_remote=allow_remote,
-                          api_key=os.environ.get("LOADLINE_API_KEY") or api_key, prometheus=prometheus)
+                          api_key=os.environ.get("LOADLINE_API_KEY") or api_key, prometheus=prometheus,
+                          remote=remote, profile=profile, prometheus_session=prometheus_session,
+                          workers=profile.load.runner.workers if remote is not None and profile else None)
     try:
         result = judge(options, console)
     except GateError as exc:

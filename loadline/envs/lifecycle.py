@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from rich.console import Console
 
+from components.environment import NAME as ENV_NAME
+from components.monitoring.prometheus import PORT as PROMETHEUS_PORT
 from loadline.envs.cluster import (
     ServiceRef,
     api_key_from_cluster,
@@ -34,12 +36,17 @@ from loadline.envs.gc import select_expired
 from loadline.envs.names import validate_name
 from loadline.envs.preflight import preflight
 from loadline.envs.registry import EnvRecord, Registry, Verdict
+from loadline.envs.runner import InClusterRunner, api_client, service_proxy
 from loadline.envs.ttl import parse_ttl
-from loadline.profile import REPO_ROOT, STACKS_DIR, stack_file
+from loadline.profile import REPO_ROOT, STACKS_DIR, Profile, ProfileError, load_profile, stack_file
 
 # Module-level so tests can point the lifecycle at a private copy of stacks/.
 STACKS = STACKS_DIR
 EXIT_CODES: dict[Verdict, int] = {"pass": 0, "missed": 1, "error": 2}
+# How the gate reaches a cluster-internal API: the stack's own Locust runner (the load is
+# sent inside the cluster), or `kubectl port-forward` from this machine (the fallback).
+Via = Literal["runner", "port-forward"]
+VIA: tuple[str, ...] = get_args(Via)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class UpRequest:
     policy: bool = True
     backend: str | None = None
     secrets_provider: str | None = None
+    via: Via = "runner"
 
     def next_command(self) -> str:
         return (f"loadline env up {self.name} --from {self.from_stack} --ttl {self.ttl}"
@@ -94,34 +102,79 @@ def _report_dir(name: str) -> Path:
     return REPO_ROOT / "reports" / "envs" / name / _now().strftime("%Y%m%dT%H%M%SZ")
 
 
-def _record_gate(registry: Registry, record: EnvRecord, host: str, console: Console, *,
-                 allow_remote: bool, forward: bool, outputs: Mapping[str, Any] | None = None) -> Verdict:
-    """Run the gate and record its verdict. `forward`: the URL came from the stack, so a
-    cluster-internal one is reached through `kubectl port-forward`."""
-    report = _report_dir(record.name)
-    key = os.environ.get("LOADLINE_API_KEY") or output_api_key(outputs)
-    ref = parse_service_url(host) if forward else None
-    prometheus = _prometheus_ref(outputs) if ref is not None else None
-    prometheus_url: str | None = None
-    console.rule(f"gate: {record.name}")
+def _prometheus_of(profile: Profile, outputs: Mapping[str, Any] | None, namespace: str) -> ServiceRef | None:
+    """The stack's Prometheus: its `prometheusUrl` output, else the bundled one's Service by name."""
+    ref = _prometheus_ref(outputs)
+    if ref is not None or profile.monitoring.mode != "bundled":
+        return ref
+    return ServiceRef("http", f"{ENV_NAME}-monitoring-prometheus", namespace, PROMETHEUS_PORT, "")
+
+
+def _in_cluster(record: EnvRecord, ref: ServiceRef, host: str, report: Path, console: Console,
+                outputs: Mapping[str, Any] | None) -> Verdict:
+    """The gate with the load sent by the stack's Locust runner, next to the API it loads."""
     try:
-        with contextlib.ExitStack() as stack:
-            if ref is not None:
-                kubectl = require_kubectl(f"loadline env gate {record.name}")
-                host = stack.enter_context(port_forward(ref, kubectl))
-                console.print(f"gate: svc/{ref.service} in {ref.namespace} forwarded to {host}")
-                key = key or api_key_from_cluster(ref.namespace, kubectl)
-                # The server's own evidence comes from the stack's Prometheus, which is just as
-                # cluster-internal as the API: without it every gate would fail for want of evidence.
-                if prometheus is not None:
-                    prometheus_url = stack.enter_context(port_forward(prometheus, kubectl))
-                    console.print(f"gate: svc/{prometheus.service} in {prometheus.namespace} "
-                                  f"forwarded to {prometheus_url}")
-            verdict = run_gate(record.name, host, report, api_key=key, allow_remote=allow_remote,
-                               console=console, prometheus=prometheus_url).name
+        profile = load_profile(record.name, STACKS)
+    except ProfileError as exc:
+        raise EnvError(str(exc)) from None
+    client = api_client()
+    runner = InClusterRunner(namespace=ref.namespace, client=client,
+                             on_progress=lambda msg: console.print(msg, markup=False, highlight=False))
+    console.print(f"gate: the load runs in {ref.namespace} ({profile.load.runner.workers} Locust worker(s)) "
+                  f"against {host}")
+    prom = _prometheus_of(profile, outputs, ref.namespace)
+    prometheus, session = service_proxy(client, prom.namespace, prom.service, prom.port, prom.scheme) \
+        if prom is not None else (None, None)
+    return run_gate(record.name, host, report, console=console, remote=runner, profile=profile,
+                    prometheus=prometheus, prometheus_session=session).name
+
+
+def _forwarded(record: EnvRecord, host: str, report: Path, console: Console, *, key: str | None,
+               ref: ServiceRef | None, prometheus: ServiceRef | None, allow_remote: bool) -> Verdict:
+    """The gate from this machine; a cluster-internal API (and its Prometheus) through kubectl port-forward."""
+    prometheus_url: str | None = None
+    with contextlib.ExitStack() as stack:
+        if ref is not None:
+            kubectl = require_kubectl(f"loadline env gate {record.name} --via port-forward")
+            host = stack.enter_context(port_forward(ref, kubectl))
+            console.print(f"gate: svc/{ref.service} in {ref.namespace} forwarded to {host}")
+            key = key or api_key_from_cluster(ref.namespace, kubectl)
+            # The server's own evidence comes from the stack's Prometheus, which is just as
+            # cluster-internal as the API: without it every gate would fail for want of evidence.
+            if prometheus is not None:
+                prometheus_url = stack.enter_context(port_forward(prometheus, kubectl))
+                console.print(f"gate: svc/{prometheus.service} in {prometheus.namespace} "
+                              f"forwarded to {prometheus_url}")
+        return run_gate(record.name, host, report, api_key=key, allow_remote=allow_remote,
+                        console=console, prometheus=prometheus_url).name
+
+
+def _record_gate(registry: Registry, record: EnvRecord, host: str, console: Console, *,
+                 allow_remote: bool, forward: bool, outputs: Mapping[str, Any] | None = None,
+                 via: Via = "runner") -> Verdict:
+    """Run the gate and record its verdict. `forward`: the URL came from the stack, so a
+    cluster-internal one is loaded by the stack's runner (`via="runner"`) or reached
+    through `kubectl port-forward` (`via="port-forward"`)."""
+    report = _report_dir(record.name)
+    ref = parse_service_url(host) if forward else None
+    console.rule(f"gate: {record.name}")
+    verdict: Verdict
+    try:
+        if ref is not None and via == "runner":
+            verdict = _in_cluster(record, ref, host, report, console, outputs)
+        else:
+            verdict = _forwarded(record, host, report, console,
+                                 key=os.environ.get("LOADLINE_API_KEY") or output_api_key(outputs), ref=ref,
+                                 prometheus=_prometheus_ref(outputs) if ref is not None else None,
+                                 allow_remote=allow_remote)
     except EnvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         verdict = "error"
+    return _save_verdict(registry, record, verdict, report, console)
+
+
+def _save_verdict(registry: Registry, record: EnvRecord, verdict: Verdict, report: Path,
+                  console: Console) -> Verdict:
     record.last_verdict, record.verdict_at, record.report_dir = verdict, _now(), str(report)
     registry.save(record)
     console.print(f"verdict for {record.name}: [bold]{verdict}[/] (exit {EXIT_CODES[verdict]}); "
@@ -158,7 +211,9 @@ def _plan_up(req: UpRequest, registry: Registry) -> _UpPlan:
     settings = DriverSettings.resolve(req.backend or (existing.backend if existing else None),
                                       req.secrets_provider, stacks_dir=STACKS)
     preflight(req.next_command())
-    if req.gate and not req.gate_host:
+    if req.via not in VIA:
+        raise EnvError(f"--via: '{req.via}' is not one of {', '.join(VIA)}")
+    if req.gate and not req.gate_host and req.via == "port-forward":
         require_kubectl(req.next_command())
     record = EnvRecord(
         name=req.name, from_stack=req.from_stack, owner=review.labels["loadline.dev/owner"],
@@ -211,13 +266,16 @@ def up(req: UpRequest, console: Console) -> Verdict | None:
         raise EnvError(f"the stack exports no API URL (output {req.url_output or 'apiUrl'}); pass "
                        f"--gate-host URL or run `loadline env gate {req.name} --host URL`")
     return _record_gate(registry, record, host, console, allow_remote=req.allow_remote,
-                        forward=req.gate_host is None, outputs=outputs)
+                        forward=req.gate_host is None, outputs=outputs, via=req.via)
 
 
-def gate(name: str, host: str | None, console: Console, *, allow_remote: bool = False) -> Verdict:
+def gate(name: str, host: str | None, console: Console, *, allow_remote: bool = False,
+         via: Via = "runner") -> Verdict:
     """Run the gate against env NAME again (HOST, else the URL recorded at up) and record it."""
     registry = Registry()
     validate_name(name)
+    if via not in VIA:
+        raise EnvError(f"--via: '{via}' is not one of {', '.join(VIA)}")
     record = registry.get(name)
     if record is None:
         raise EnvError(f"no review env '{name}' (see `loadline env list`)")
@@ -227,7 +285,7 @@ def gate(name: str, host: str | None, console: Console, *, allow_remote: bool = 
     if not target:
         raise EnvError(f"no API URL recorded for '{name}'; pass --host URL")
     return _record_gate(registry, record, target, console, allow_remote=allow_remote,
-                        forward=host is None)
+                        forward=host is None, via=via)
 
 
 def _remove(name: str, settings: DriverSettings, console: Console) -> None:

@@ -7,9 +7,11 @@ through `judge`, so they resolve defaults and refuse bad options the same way.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from rich.console import Console
 
 from loadline.faults.local import InjectionError
@@ -63,6 +65,11 @@ class GateOptions:
     # --fault SPECs (docs/loadtest.md#faults) and the kubeconfig context for a cluster's.
     faults: tuple[str, ...] = ()
     kube_context: str | None = None
+    # Runs the suite elsewhere (the in-cluster runner, `GateRun.remote`): the host is then
+    # the API's address there, and the runner reads the API key where it runs.
+    remote: Callable[[GateRun, Path], None] | None = None
+    # The session `prometheus` is asked with (the API server's Service proxy needs credentials).
+    prometheus_session: requests.Session | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,15 @@ def resolve(options: GateOptions) -> GateRun:
     except ValueError as exc:
         raise GateError(f"--duration: {exc}") from None
     _check_bounds(options)
-    host, api_key = _host_and_key(options)
+    if options.remote is not None:
+        if not options.host:
+            raise GateError("--host: the in-cluster runner needs the API's cluster URL")
+        if options.faults:
+            raise GateError("--fault: faults are injected from this machine; the in-cluster runner "
+                            "takes none (use the local environment, or --via port-forward)")
+        host, api_key = options.host, ""
+    else:
+        host, api_key = _host_and_key(options)
     targets = Targets.from_slo(profile.slo, p95_ms=options.p95_ms, p99_ms=options.p99_ms,
                                min_rps=options.min_rps, max_error_ratio=options.max_error_ratio)
     try:
@@ -154,7 +169,8 @@ def resolve(options: GateOptions) -> GateRun:
                       prometheus_url=options.prometheus or _local_prometheus(options, host),
                       server_evidence=options.server_evidence, cache_hit_ratio=options.cache_hit_ratio,
                       baseline_path=_baseline(options), save_baseline_to=_baseline_root(options)
-                      if options.save_baseline else None, abort_on_fail=options.abort_on_fail)
+                      if options.save_baseline else None, abort_on_fail=options.abort_on_fail,
+                      remote=options.remote, prometheus_session=options.prometheus_session)
     except PlanError as exc:
         raise GateError(f"load: {exc}") from None
     wd = workdir(options.local_dir)

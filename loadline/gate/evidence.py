@@ -44,14 +44,17 @@ class Window:
 class Prometheus:
     """The few calls of Prometheus's HTTP API the gate needs."""
 
-    def __init__(self, url: str, timeout_s: float = 10.0):
+    def __init__(self, url: str, timeout_s: float = 10.0, session: requests.Session | None = None):
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        # A session carries credentials when Prometheus is reached through the Kubernetes
+        # API server's Service proxy (loadline/envs/runner.py).
+        self.session = session or requests.Session()
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
         """An instant query; each result is {"metric": {...}, "value": [t, "v"]}."""
         try:
-            resp = requests.get(f"{self.url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"},
+            resp = self.session.get(f"{self.url}/api/v1/query", params={"query": expr, "time": f"{at:.3f}"},
                                 timeout=self.timeout_s)
         except requests.RequestException as exc:
             raise EvidenceError(f"Prometheus at {self.url} is unreachable ({type(exc).__name__}: {exc})") from None
@@ -217,12 +220,12 @@ def unavailable(reason: str, *, url: str | None, judged: bool = True) -> ServerR
 
 
 def gather(url: str | None, job: str, window: Window, scrape_interval_s: float,
-           targets: ServerTargets) -> ServerResult:
+           targets: ServerTargets, session: requests.Session | None = None) -> ServerResult:
     """The evidence of the window, judged; never raises (an unreachable Prometheus fails the run)."""
     if not url:
         return unavailable("no Prometheus URL: pass --prometheus URL (the local environment's is found "
                            "on its own)", url=None)
-    prom = Prometheus(url)
+    prom = Prometheus(url, session=session)
     try:
         ev = collect(prom, job, window, scrape_interval_s)
     except EvidenceError as exc:

@@ -14,11 +14,13 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -81,6 +83,8 @@ class GateRun:
     workers: int = 0
     # The stack's Prometheus, asked for the server's side of the run; None: none is known.
     prometheus_url: str | None = None
+    # The HTTP session to ask it with (credentials for the API server's Service proxy); None: plain.
+    prometheus_session: requests.Session | None = None
     # False only when the user opted out (--no-server-evidence): the verdict then says so.
     server_evidence: bool = True
     # The cache hit ratio the server must show; None: the profile's slo.cacheHitRatio.
@@ -90,6 +94,10 @@ class GateRun:
     save_baseline_to: Path | None = None
     # Stop early once a target is clearly lost (10x its limit for 10 s), like k6's abortOnFail.
     abort_on_fail: bool = False
+    # Runs the suite somewhere else, such as the in-cluster runner (loadline/envs/runner.py):
+    # called with this run and the path to write the master's complete statistics to. The
+    # load is then seeded and sent from there; None: Locust runs on this machine.
+    remote: Callable[[GateRun, Path], None] | None = None
     plan: ArrivalPlan = field(init=False)
 
     def __post_init__(self) -> None:
@@ -125,15 +133,20 @@ def read_stats(path: Path) -> tuple[RunStats, dict[str, Any]]:
     return RunStats(total=_entry(raw["total"]), endpoints=endpoints), raw
 
 
+def suite_env(run: GateRun) -> dict[str, str]:
+    """What the locustfile is told about the run's load: its stages, pacing and abort rule."""
+    return {"LOADLINE_STAGES": json.dumps(run.stage_list),
+            "LOADLINE_PACING": str(run.plan.per_user_rps or ""),
+            "LOADLINE_ABORT": json.dumps({"max_error_ratio": run.targets.max_error_ratio,
+                                          "p95_ms": run.targets.p95_ms}) if run.abort_on_fail else ""}
+
+
 def _run_locust(run: GateRun, seed_file: Path, stats_file: Path,
                 console: Console) -> list[Injection]:
     """Run the load (injecting the faults on schedule); returns what was injected."""
     out = run.report_dir
     env = {**os.environ,
-           "LOADLINE_STAGES": json.dumps(run.stage_list),
-           "LOADLINE_PACING": str(run.plan.per_user_rps or ""),
-           "LOADLINE_ABORT": json.dumps({"max_error_ratio": run.targets.max_error_ratio,
-                                         "p95_ms": run.targets.p95_ms}) if run.abort_on_fail else "",
+           **suite_env(run),
            "LOADLINE_API_KEY": run.api_key,
            "LOADLINE_SEED_FILE": str(seed_file),
            "LOADLINE_STATS_OUT": str(stats_file),
@@ -192,26 +205,39 @@ def clear_outputs(report_dir: Path) -> None:
 
 
 def run_gate(run: GateRun, console: Console) -> Verdict:
-    """Check the host, seed, load, judge. Returns the verdict (also written to verdict.json)."""
-    try:
-        run.host = check_host(run.host, allow_remote=run.allow_remote)
-    except HostError as exc:
-        raise GateError(str(exc)) from None
+    """Check the host, seed, load, judge. Returns the verdict (also written to verdict.json).
+
+    With `run.remote` the load is seeded and sent from there (a host this machine may not
+    resolve); the statistics it brings back are judged here exactly like a local run's.
+    """
+    if run.remote is None:
+        try:
+            run.host = check_host(run.host, allow_remote=run.allow_remote)
+        except HostError as exc:
+            raise GateError(str(exc)) from None
     run.report_dir.mkdir(parents=True, exist_ok=True)
     clear_outputs(run.report_dir)
     stats_file = run.report_dir / "stats.json"
     seed_file = run.report_dir / "seed.json"
-    try:
-        seeded = seed(run.host, run.api_key, count=run.seed_events)
-    except SeedError as exc:
-        raise GateError(f"seeding {run.host} failed: {exc}") from None
-    seed_file.write_text(json.dumps(seeded))
-    console.print(f"seeded {len(seeded['ids'])} events; load shape "
-                  f"{run.profile.load.shape}: {run.stage_list}")
+    if run.remote is None:
+        try:
+            seeded = seed(run.host, run.api_key, count=run.seed_events)
+        except SeedError as exc:
+            raise GateError(f"seeding {run.host} failed: {exc}") from None
+        seed_file.write_text(json.dumps(seeded))
+        console.print(f"seeded {len(seeded['ids'])} events; load shape "
+                      f"{run.profile.load.shape}: {run.stage_list}")
     receiver = _alert_receiver(run)
     started = time.time()
     with receiver or nullcontext():
-        injections = _run_locust(run, seed_file, stats_file, console)
+        if run.remote is None:
+            injections = _run_locust(run, seed_file, stats_file, console)
+        else:
+            console.print(f"load shape {run.profile.load.shape}: {run.stage_list}")
+            run.remote(run, stats_file)
+            injections = []
+            if not stats_file.exists():
+                raise GateError(f"the runner brought back no statistics ({stats_file} is missing)")
     load_start = _load_start(run.report_dir)
     window = Window(load_start or started, time.time())
     stats, raw = read_stats(stats_file)
@@ -317,7 +343,7 @@ def _server(run: GateRun, window: Window, console: Console) -> ServerResult:
             ServerTargets(p95_ms=run.targets.p95_ms, p99_ms=run.targets.p99_ms,
                           max_error_ratio=run.targets.max_error_ratio,
                           cache_hit_ratio=run.profile.slo.cache_hit_ratio if run.cache_hit_ratio is None
-                          else run.cache_hit_ratio))
+                          else run.cache_hit_ratio), session=run.prometheus_session)
 
 
 def load_result(run: GateRun, requests: int, generator: GeneratorReport) -> LoadResult:

@@ -203,10 +203,10 @@ def test_interrupted_up_can_be_cleaned_with_down(deployable, monkeypatch):
     assert Registry().get("pr-3") is None
 
 
-def test_gate_without_kubectl_is_refused_before_anything_runs(fake_cli, monkeypatch):
+def test_gate_by_port_forward_without_kubectl_is_refused_before_anything_runs(fake_cli, monkeypatch):
     monkeypatch.setenv("PATH", str(fake_cli / "bin"))  # pulumi only
     assert shutil.which("kubectl") is None
-    result = run("up", "pr-1", "--from", "dev")
+    result = run("up", "pr-1", "--from", "dev", "--via", "port-forward")
     assert result.exit_code == 2
     assert "kubectl is not installed" in result.output and "--gate-host" in result.output
     assert Registry().get("pr-1") is None

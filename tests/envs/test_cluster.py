@@ -100,7 +100,7 @@ def test_the_gate_reads_the_stacks_prometheus_through_its_own_forward(kubectl, t
                        backend="file:///nowhere", finished=True)
     outputs = {"apiKey": "k" * 16, "prometheusUrl": "http://loadline-prometheus.review-pr-1.svc.cluster.local:9090"}
     verdict = lifecycle._record_gate(Registry(), record, "http://api.review-pr-1.svc.cluster.local:8000", Console(),
-                                     allow_remote=False, forward=True, outputs=outputs)
+                                     allow_remote=False, forward=True, outputs=outputs, via="port-forward")
     assert verdict == "pass" and seen["saved"] == "pass"
     assert seen["host"].startswith("http://127.0.0.1:")
     assert seen["prometheus"].startswith("http://127.0.0.1:") and seen["prometheus"] != seen["host"]
