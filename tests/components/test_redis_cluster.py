@@ -26,6 +26,8 @@ def test_cluster_nodes_announce_stable_hostnames(build):
     assert "cluster-enabled yes" in conf
     assert "cluster-preferred-endpoint-type hostname" in conf
     assert "cluster-config-file /data/nodes.conf" in conf
+    # A cache: the other shards keep answering while one has no master (tests/app/test_cache_cluster_coverage.py).
+    assert "cluster-require-full-coverage no" in conf
     headless = rec.one("Service", "loadline-redis-headless").props["spec"]
     assert headless["clusterIP"] == "None" and headless["publishNotReadyAddresses"] is True
     assert {p["port"] for p in headless["ports"]} == {6379, 16379, 9121}
