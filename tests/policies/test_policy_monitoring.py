@@ -309,3 +309,9 @@ def test_a_declared_job_reached_only_by_other_jobs_names_them_all():
     assert [m for _, m in found] == [
         "declares scrape job 'web' but no Prometheus job of that name and no ServiceMonitor reaches it or its "
         "pods (reached only by job a-job, b-job)"]
+
+
+def test_a_dns_name_with_a_port_names_its_host():
+    job = {"job_name": "web", "dns_sd_configs": [{"names": ["web-headless:8000"], "type": "A", "port": 8000}]}
+    objs = [deployment(), _svc(), service("web-headless"), _prom_config(job)]
+    assert services_scraped(objs, CTX) == []

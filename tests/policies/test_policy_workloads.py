@@ -132,3 +132,9 @@ def test_an_empty_service_account_name_is_the_default_one():
     pod.update(serviceAccountName="", serviceAccount="")
     assert service_account_token(d, CTX) == [
         "pod mounts the token of the namespace's default ServiceAccount (automountServiceAccountToken is not false)"]
+
+
+@pytest.mark.parametrize("liveness", ["httpGet /healthz", {}, None])
+def test_a_probe_must_be_a_non_empty_mapping(liveness):
+    web = _with(livenessProbe=liveness, readinessProbe=None)
+    assert probes(web, CTX) == ["container web has no livenessProbe and no readinessProbe"]
