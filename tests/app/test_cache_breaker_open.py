@@ -102,3 +102,17 @@ def test_readiness_with_the_breaker_open_names_the_last_error_only_when_there_is
     assert _run(cache.ping()) == "breaker open"
     cache.last_error = "ConnectionError"
     assert _run(cache.ping()) == "breaker open after ConnectionError"
+
+
+def test_a_page_not_stored_while_the_breaker_is_open_degrades_the_request(redis):
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            _open(cache)
+            state = SimpleNamespace()
+            await cache.put_search("{events:search}:page:x", 1, ("h", 1, 1), b"page", state)
+            return state
+        finally:
+            await cache.client.aclose()
+
+    assert _run(go()).degraded_redis is True

@@ -49,3 +49,34 @@ def test_a_cursor_page_spans_from_its_cursor_not_the_window_start():
     assert search_pages.span(start, end, after, page) == ("h", hour, hour + 4)
     assert search_pages.span(start, end, None, page) == ("h", hour - 6, hour + 4)
     assert search_pages.span(after, end, start, page)[1] == hour  # a cursor before the window changes nothing
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+NOT_FULL = {"items": [], "next_cursor": None}
+
+
+def test_a_full_page_spans_to_its_last_item_only():
+    items = [{"starts_at": f"2033-04-01T0{h}:00:00+00:00"} for h in (1, 2, 5)]
+    full = {"items": items, "next_cursor": "c"}
+    start, end = _at("2033-04-01T00:00:00+00:00"), _at("2033-04-03T00:00:00+00:00")
+    hour = search_pages.write_args(start)[0]
+    assert search_pages.span(start, end, None, full) == ("h", hour, hour + 5)
+
+
+def test_hours_up_to_two_days_then_days_up_to_four_hundred_then_all():
+    lo = _at("2033-04-01T00:30:00+00:00")  # mid-hour: the first bucket is the hour it falls in
+    hour, day = search_pages.write_args(lo)
+    assert search_pages.span(lo, _at("2033-04-02T23:59:59+00:00"), None, NOT_FULL) == ("h", hour, hour + 47)
+    assert search_pages.span(lo, _at("2033-04-03T00:00:00+00:00"), None, NOT_FULL) == ("d", day, day + 2)
+    assert search_pages.span(lo, lo + timedelta(days=399), None, NOT_FULL) == ("d", day, day + 399)
+    assert search_pages.span(lo, lo + timedelta(days=400), None, NOT_FULL) == ("all", 0, 0)
+
+
+def test_spans_before_1970_use_the_same_buckets_as_writes():
+    lo, hi = _at("1969-12-31T23:30:00+00:00"), _at("1970-01-01T00:30:00+00:00")
+    assert search_pages.span(lo, hi, None, NOT_FULL) == ("h", -1, 0) == ("h", search_pages.write_args(lo)[0], 0)
+    far = _at("1969-12-01T12:00:00+00:00")
+    assert search_pages.span(far, _at("1969-12-31T12:00:00+00:00"), None, NOT_FULL) == ("d", -31, -1)

@@ -30,7 +30,7 @@ SLOW_GET = [("0.01", 50), ("0.05", 90), ("0.1", 100), ("+Inf", 100)]
 FAST_ERRORS = [("0.01", 10), ("0.05", 10), ("0.1", 10), ("+Inf", 10)]
 FAST_POST = [("0.01", 40), ("0.05", 40), ("0.1", 40), ("+Inf", 40)]
 PROBES = [("0.01", 0), ("0.05", 0), ("0.1", 0), ("+Inf", 1000)]
-PEAK = 8.12345  # connections in use at the busiest scrape, of 10
+PEAK = 8.7654  # connections in use at the busiest scrape, of 10
 ODD = [("0.01", 1), ("0.05", 7), ("0.1", 7), ("+Inf", 7)]
 
 TARGETS = ServerTargets(p95_ms=50, p99_ms=90, max_error_ratio=0.01, cache_hit_ratio=0.8)

@@ -360,3 +360,9 @@ def test_an_absorbed_fault_without_any_request_has_no_error_ratio_to_miss():
     r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], timeline([OK] * 5))
     assert r.failures == ["fault redis-stall@5s:3s: never recovered (error ratio and p95 back under target) "
                           "before the run ended"]
+
+
+def test_5xx_during_and_after_an_absorbed_fault_add_up():
+    tl = timeline([OK] * 5 + [(100, 1, 500, False, 10)] + [OK] * 2 + [(100, 1, 500, False, 10)] + [OK] * 6)
+    r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl)
+    assert "fault redis-stall@5s:3s: 2 responses were 5xx; the service must absorb this fault" in r.failures

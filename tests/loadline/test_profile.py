@@ -337,3 +337,14 @@ def test_unknown_and_missing_keys_are_explained_in_full():
     problems = dict(info.value.problems)
     assert problems["slo.p95ms"] == "unknown key (check the spelling; see docs/profile.md)"
     assert problems["load"] == "required key is missing"
+
+
+def test_several_problems_are_listed_one_per_line():
+    data = copy.deepcopy(_raw("dev"))
+    data["slo"]["p95ms"] = 100
+    data.pop("load")
+    with pytest.raises(ProfileError) as info:
+        validate_profile("dev", data)
+    lines = str(info.value).split("\n")
+    assert lines[0] == f"invalid profile for stack 'dev' ({len(info.value.problems)} problems):"
+    assert sorted(lines[1:]) == sorted(f"  {k}: {r}" for k, r in info.value.problems)
