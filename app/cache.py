@@ -5,9 +5,10 @@ failure of any kind (REDIS_FAILURES), counts the request as degraded once, and
 reports a miss. A circuit breaker (app/breaker.py) decides whether Redis is tried
 at all, so an outage costs a few timeouts, not one per request.
 
-A write invalidates only the search pages it can change (app/search_pages.py). A page
-and its freshness check are read in the same Redis round trip that takes the request's
-rate-limit token (app/ratelimit.py).
+Two tiers: each worker's in-process L1 (app/l1.py) in front of Redis (L2). A write
+invalidates only the search pages it can change (app/search_pages.py), in Redis and, by
+pub/sub, in every worker's L1 (app/invalidation.py). A page and its freshness check are
+read in the same Redis round trip that takes the request's rate-limit token (app/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from redis.backoff import NoBackoff
 
 from app import search_pages
 from app.breaker import CLOSED, Breaker
+from app.invalidation import CHANNEL
+from app.l1 import L1, Span
 from app.metrics import (
     CACHE_HIT,
     CACHE_MISS,
     DEGRADED_REQUESTS,
+    L1_HIT,
+    L1_MISS,
     REDIS_BREAKER_STATE,
     REDIS_BREAKER_TRIPS,
 )
@@ -66,7 +71,9 @@ def make_client(settings: Settings) -> Redis | RedisCluster:
 class Cache:
     def __init__(self, settings: Settings, client: Redis | RedisCluster):
         self.client = client
-        self.ttl = settings.cache_ttl_seconds
+        self.event_ttl = settings.cache_event_ttl_seconds
+        self.search_ttl = settings.cache_search_ttl_seconds
+        self.l1 = L1(size=settings.cache_l1_size, ttl_s=settings.cache_l1_ttl_seconds)
         self.breaker = Breaker(threshold=settings.redis_breaker_threshold,
                                base_s=settings.redis_breaker_base_seconds,
                                cap_s=settings.redis_breaker_max_seconds,
@@ -110,6 +117,12 @@ class Cache:
             "retry_in_s": round(self.breaker.retry_in_s(), 3),
             "trips_in_a_row": self.breaker.trips})
 
+    def l1_get(self, key: object) -> bytes | None:
+        """The L1 entry (an encoded body), counted as an L1 hit or miss."""
+        body = self.l1.get(key)
+        (L1_HIT if body is not None else L1_MISS).inc()
+        return body
+
     def event_key(self, event_id: str) -> str:
         return f"event:{event_id}"
 
@@ -124,35 +137,39 @@ class Cache:
         if not self.available(state):
             return
         try:
-            await self.client.set(self.event_key(event_id), body, ex=self.ttl)
+            await self.client.set(self.event_key(event_id), body, ex=self.event_ttl)
         except REDIS_FAILURES as exc:
             self.failed(exc, state)
         else:
             self.succeeded()
 
-    def search_hit(self, values: list | None) -> tuple[bytes | None, int | None]:
-        """From search_pages.READ's answer: (page or None, write seq to store a page under or None)."""
+    def search_hit(self, values: list | None) -> tuple[bytes | None, Span | None, int | None]:
+        """From search_pages.READ's answer: (page, its span) on a hit, else the write seq to store
+        a page under (None when Redis failed)."""
         if values is None:
-            return None, None
+            return None, None, None
         found, value = values
         if int(found) == 1:
             CACHE_HIT.inc()
-            return value, None
+            return *search_pages.parse(value), None
         CACHE_MISS.inc()
-        return None, int(value)
+        return None, None, int(value)
 
-    async def put_search(self, key: str, seq: int, span: tuple[str, int, int], page: bytes, state) -> None:
+    async def put_search(self, key: str, seq: int, span: Span, page: bytes, state) -> None:
         if not self.available(state):
             return
         try:
-            await self.client.set(key, search_pages.stored(seq, *span, page), ex=self.ttl)
+            await self.client.set(key, search_pages.stored(seq, *span, page), ex=self.search_ttl)
         except REDIS_FAILURES as exc:
             self.failed(exc, state)
         else:
             self.succeeded()
 
     async def invalidate_search(self, starts_at: datetime, state) -> None:
-        """Mark the hour and day a new event starts in, so the pages that cover it become stale."""
+        """Mark the hour and day a new event starts in, so the pages that cover it become stale:
+        in this worker's L1 at once, in Redis, and (published) in every other worker's L1."""
+        hour, day = search_pages.write_args(starts_at)
+        self.l1.invalidate(hour, day)
         # Tried even while the breaker is open: a missed mark would leave stale pages until their
         # TTL once Redis is back. Its outcome does not move the breaker, which only probes in turn.
         # While the breaker is open Redis is probably gone or hung, so the write does not wait for
@@ -167,7 +184,7 @@ class Cache:
 
     async def _mark_write(self, starts_at: datetime, state) -> None:
         try:
-            await self.write_script(keys=[search_pages.WRITES_KEY], args=search_pages.write_args(starts_at))
+            await self.write_script(keys=[search_pages.WRITES_KEY], args=[hour, day, CHANNEL])
         except REDIS_FAILURES as exc:
             if self.breaker.state == CLOSED:
                 self.breaker.failure()

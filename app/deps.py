@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader
 from app.cache import Cache
 from app.db import Database
 from app.errors import AppError
+from app.invalidation import Subscriber
 from app.ratelimit import RateLimiter, retry_after
 from app.settings import Settings
 
@@ -27,6 +28,7 @@ class Services:
     db: Database
     cache: Cache
     limiter: RateLimiter
+    subscriber: Subscriber
 
 
 async def get_services(request: Request) -> Services:

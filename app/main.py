@@ -12,6 +12,7 @@ from app import __version__, errors, openapi
 from app.cache import Cache, make_client
 from app.db import Database
 from app.deps import Services
+from app.invalidation import Subscriber
 from app.logs import AccessLog, configure
 from app.metrics import forget_dead_workers
 from app.middleware import RequestContext
@@ -33,7 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = make_client(settings)
         cache = Cache(settings, redis)
         limiter = RateLimiter(cache, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
-        app.state.services = Services(settings=settings, db=db, cache=cache, limiter=limiter)
+        subscriber = Subscriber(settings, cache.l1)
+        subscriber.start()
+        app.state.services = Services(settings=settings, db=db, cache=cache, limiter=limiter,
+                                      subscriber=subscriber)
         log.info("started", extra={"version": __version__, "redis_mode": settings.redis_mode})
         flusher = asyncio.create_task(access_log.flush_periodically()) if access_log else None
         try:
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if flusher and access_log:
                 flusher.cancel()
                 access_log.flush()
+            await subscriber.stop()
             await db.close()
             await redis.aclose()
 

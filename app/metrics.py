@@ -28,7 +28,10 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
 REQUEST_DURATION = Histogram(
     "http_request_duration_seconds", "HTTP request duration by route template",
     ["route", "method", "status"], buckets=BUCKETS)
-CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by result", ["result"])
+# A request looks in L1 first and in L2 (Redis) only on an L1 miss: the overall hit ratio is
+# all hits over the L1 lookups.
+CACHE_REQUESTS = Counter("cache_requests_total", "Cache lookups by tier (l1 in-process, l2 Redis) and result",
+                         ["tier", "result"])
 DEGRADED_REQUESTS = Counter(
     "degraded_requests_total", "Requests served without a failed dependency", ["dependency"])
 RATE_LIMITED = Counter("rate_limited_requests_total", "Requests refused with 429")
@@ -46,8 +49,10 @@ BUILD_INFO = Gauge("app_build_info", "Build information (value 1)", ["version"],
 
 BUILD_INFO.labels(version=__version__).set(1)
 # Bound once: labels() costs a lock and a dict lookup on every cached answer.
-CACHE_HIT = CACHE_REQUESTS.labels(result="hit")
-CACHE_MISS = CACHE_REQUESTS.labels(result="miss")
+L1_HIT = CACHE_REQUESTS.labels(tier="l1", result="hit")
+L1_MISS = CACHE_REQUESTS.labels(tier="l1", result="miss")
+CACHE_HIT = CACHE_REQUESTS.labels(tier="l2", result="hit")
+CACHE_MISS = CACHE_REQUESTS.labels(tier="l2", result="miss")
 DEGRADED_REQUESTS.labels(dependency="redis")
 DEGRADED_REQUESTS.labels(dependency="postgres")
 

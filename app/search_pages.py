@@ -30,7 +30,7 @@ HOUR, DAY = 3600, 86400
 MAX_HOURS = 48
 MAX_DAYS = 400
 
-# KEYS[1] page, KEYS[2] write log. Returns {1, page body} when fresh, else {0, current seq}.
+# KEYS[1] page, KEYS[2] write log. Returns {1, stored page} when fresh, else {0, current seq}.
 # The page is "<seq> <level> <first bucket> <last bucket>|<body>".
 READ_FUNCTION = """
 local function search_read(page_key, log_key)
@@ -50,17 +50,19 @@ local function search_read(page_key, log_key)
     for i = 1, #marks do
       if marks[i] and tonumber(marks[i]) > seq then fresh = false; break end
     end
-    if fresh then return {1, string.sub(page, sep + 1)} end
+    if fresh then return {1, page} end
   end
   return {0, redis.call('HGET', log_key, 'seq') or '0'}
 end
 """
 READ = READ_FUNCTION + "return search_read(KEYS[1], KEYS[2])\n"
 
-# KEYS[1] write log; ARGV: hour, day of the new event's start. Returns the write's seq.
+# KEYS[1] write log; ARGV: hour, day of the new event's start, the pub/sub channel of every
+# worker's L1 (app/invalidation.py). Returns the write's seq.
 WRITE = """
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'h' .. ARGV[1], seq, 'd' .. ARGV[2], seq, 'all', seq)
+redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. ARGV[2])
 return seq
 """
 
@@ -87,6 +89,13 @@ def span(starts_at: datetime, ends_at: datetime, after: datetime | None, page: d
 
 def stored(seq: int, level: str, lo: int, hi: int, body: bytes) -> bytes:
     return f"{seq} {level} {lo} {hi}|".encode() + body
+
+
+def parse(value: bytes) -> tuple[bytes, tuple[str, int, int]]:
+    """(body, span) of a stored page."""
+    header, _, body = value.partition(b"|")
+    _seq, level, lo, hi = header.decode().split(" ")
+    return body, (level, int(lo), int(hi))
 
 
 def write_args(starts_at: datetime) -> tuple[int, int]:

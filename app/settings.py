@@ -34,7 +34,17 @@ def _read_secret_file(variable: str, path: str) -> str:
     return text.rstrip("\r\n")
 
 
-REPLACED_SETTING = "EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS"
+# Settings that no longer exist, and what replaced them: ignored silently, each would leave an
+# operator believing it still applies.
+REPLACED_SETTINGS = {
+    "EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS": (
+        "replaced by the Redis circuit breaker; set EVENTS_REDIS_BREAKER_THRESHOLD, "
+        "EVENTS_REDIS_BREAKER_BASE_SECONDS and EVENTS_REDIS_BREAKER_MAX_SECONDS instead (docs/settings.md)"),
+    "EVENTS_CACHE_TTL_SECONDS": (
+        "replaced by a lifetime per kind of data; set EVENTS_CACHE_EVENT_TTL_SECONDS, "
+        "EVENTS_CACHE_SEARCH_TTL_SECONDS, EVENTS_CACHE_L1_SIZE and EVENTS_CACHE_L1_TTL_SECONDS "
+        "instead (docs/settings.md)"),
+}
 
 
 def _split(value: object) -> object:
@@ -62,7 +72,17 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     server: Literal["uvicorn", "granian"] = "uvicorn"
-    cache_ttl_seconds: int = Field(30, ge=1, le=86400)
+    cache_event_ttl_seconds: int = Field(
+        300, ge=1, le=86400, description="Redis (L2) lifetime of an event read by id (events never change)")
+    cache_search_ttl_seconds: int = Field(
+        30, ge=1, le=86400, description="Redis (L2) lifetime of a search page; a write that can change "
+                                        "a page invalidates it at once")
+    cache_l1_size: int = Field(
+        10000, ge=1, le=1_000_000, description="entries in each worker's in-process cache (L1), "
+                                               "events and search pages together")
+    cache_l1_ttl_seconds: float = Field(
+        2.0, gt=0, le=3600, description="lifetime of an L1 entry: the longest a worker serves a page "
+                                        "that a write changed when the invalidation cannot reach it")
     rate_limit_per_second: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(100, ge=1)
     max_body_bytes: int = Field(16384, ge=256, le=10 * 1024 * 1024)
@@ -128,11 +148,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
-        if os.environ.get(REPLACED_SETTING):
-            # Ignored silently, it would leave an operator believing Redis is skipped for that long.
-            raise ValueError(f"{REPLACED_SETTING}: replaced by the Redis circuit breaker; set "
-                             "EVENTS_REDIS_BREAKER_THRESHOLD, EVENTS_REDIS_BREAKER_BASE_SECONDS and "
-                             "EVENTS_REDIS_BREAKER_MAX_SECONDS instead (docs/settings.md)")
+        for variable, replacement in REPLACED_SETTINGS.items():
+            if os.environ.get(variable):
+                raise ValueError(f"{variable}: {replacement}")
+        if self.cache_l1_ttl_seconds > min(self.cache_event_ttl_seconds, self.cache_search_ttl_seconds):
+            raise ValueError("EVENTS_CACHE_L1_TTL_SECONDS: must be at most EVENTS_CACHE_EVENT_TTL_SECONDS "
+                             "and EVENTS_CACHE_SEARCH_TTL_SECONDS (an L1 entry must not outlive Redis's)")
         if self.redis_breaker_max_seconds < self.redis_breaker_base_seconds:
             raise ValueError("EVENTS_REDIS_BREAKER_MAX_SECONDS: must be at least "
                              "EVENTS_REDIS_BREAKER_BASE_SECONDS")

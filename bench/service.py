@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                    EVENTS_ACCESS_LOG="false" if args.no_access_log else "true",
                    # The limiter still runs its script on every request; it just never refuses.
                    EVENTS_RATE_LIMIT_PER_SECOND="1000000", EVENTS_RATE_LIMIT_BURST="1000000",
-                   EVENTS_CACHE_TTL_SECONDS="300", PROMETHEUS_MULTIPROC_DIR=str(wd / "prometheus"))
+                   EVENTS_CACHE_SEARCH_TTL_SECONDS="300", PROMETHEUS_MULTIPROC_DIR=str(wd / "prometheus"))
         server = start_server(wd, env, port)
         if STOP.is_set():
             raise KeyboardInterrupt

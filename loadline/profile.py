@@ -190,12 +190,37 @@ class RateLimit(_Model):
     burst: int = Field(ge=1, le=100000, description="bucket size")
 
 
+class Cache(_Model):
+    event_ttl_seconds: int = Field(ge=1, le=86400, description="Redis (L2) lifetime of an event read by id")
+    search_ttl_seconds: int = Field(ge=1, le=86400, description="Redis (L2) lifetime of a search page; "
+                                                              "a write that can change it invalidates it sooner")
+    l1_size: int = Field(ge=1, le=1_000_000, description="entries in each worker's in-process cache (L1)")
+    l1_ttl_seconds: float = Field(gt=0, le=3600, description="lifetime of an L1 entry: bounds how long a "
+                                                            "worker serves a changed page when an invalidation "
+                                                            "cannot reach it")
+
+    @model_validator(mode="after")
+    def _l1_within_l2(self) -> Cache:
+        if self.l1_ttl_seconds > min(self.event_ttl_seconds, self.search_ttl_seconds):
+            raise ValueError(f"l1TtlSeconds ({self.l1_ttl_seconds:g}) must be at most eventTtlSeconds and "
+                             "searchTtlSeconds: an L1 entry must not outlive the Redis one")
+        return self
+
+
 class Api(_Model):
     workers: int = Field(ge=1, le=32, description="server worker processes per pod")
     hpa: Hpa
     resources: Resources
-    cache_ttl_seconds: int = Field(ge=1, le=86400)
+    cache: Cache
     rate_limit: RateLimit
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "cacheTtlSeconds" in data:
+            raise ValueError("api.cacheTtlSeconds is replaced by api.cache: set api.cache.eventTtlSeconds, "
+                             "searchTtlSeconds, l1Size and l1TtlSeconds instead (docs/profile.md)")
+        return data
 
 
 class Persistence(_Model):

@@ -76,16 +76,25 @@ async def create_event(event: EventIn, request: Request, svc: ServicesDep, _key:
 async def search_events(request: Request, svc: ServicesDep):
     """Events starting in [starts_at, ends_at), keyset-paginated by (starts_at, id)."""
     db, cache = svc.db, svc.cache
-    key = search_pages.page_key(request.query_params.multi_items())
-    page, seq = cache.search_hit(await admit(request, search=key))
+    # L1 is keyed by the raw query string: a hit costs no parsing at all.
+    l1_key = ("search", request.scope["query_string"])
+    page = cache.l1_get(l1_key)
     if page is not None:
+        await admit(request)
+        return _json(page)
+    since = cache.l1.version
+    key = search_pages.page_key(request.query_params.multi_items())
+    page, span, seq = cache.search_hit(await admit(request, search=key))
+    if page is not None and span is not None:
+        cache.l1.put_page(l1_key, page, span, since)
         return _json(page)
     q, after = parse_search(request, svc.settings)
     result = await db.read(events.search_events, starts_at=q.starts_at, ends_at=q.ends_at, limit=q.limit,
                            after=after)
     body = orjson.dumps(result)
+    span = search_pages.span(q.starts_at, q.ends_at, after[0] if after else None, result)
+    cache.l1.put_page(l1_key, body, span, since)
     if seq is not None:
-        span = search_pages.span(q.starts_at, q.ends_at, after[0] if after else None, result)
         await cache.put_search(key, seq, span, body, request.state)
     return _json(body)
 
@@ -94,12 +103,19 @@ async def search_events(request: Request, svc: ServicesDep):
             responses=documented(404, 422, 429, 503))
 async def get_event(event_id: UUID, request: Request, svc: ServicesDep):
     db, cache = svc.db, svc.cache
+    l1_key = ("event", event_id)
+    cached = cache.l1_get(l1_key)
+    if cached is not None:
+        await admit(request)
+        return _json(cached)
     cached = cache.event_hit(await admit(request, (cache.event_key(str(event_id)),)))
     if cached is not None:
+        cache.l1.put_event(l1_key, cached)
         return _json(cached)
     found = await db.read(events.get_event, event_id=event_id)
     if found is None:
         raise AppError(404, "not_found", f"event_id: no event {event_id}")
     body = orjson.dumps(found)
+    cache.l1.put_event(l1_key, body)
     await cache.put_event(str(event_id), body, request.state)
     return _json(body)

@@ -127,6 +127,15 @@ def _by(result: list[dict[str, Any]], *labels: str) -> dict[str, float]:
     return out
 
 
+def cache_hits_and_lookups(by_tier_result: dict[str, float]) -> tuple[float, float]:
+    """(hits, lookups) from counts keyed "<tier> <result>". A request looks in L1, then in L2
+    (Redis) only on an L1 miss: every tier's hits count, over the L1 lookups. A service without
+    the tier label (tier "") has one lookup per request."""
+    first = "l1" if any(key.startswith("l1 ") for key in by_tier_result) else ""
+    hits = sum(v for key, v in by_tier_result.items() if key.endswith(" hit"))
+    return hits, by_tier_result.get(f"{first} hit", 0.0) + by_tier_result.get(f"{first} miss", 0.0)
+
+
 def collect(prom: Prometheus, job: str, window: Window, scrape_interval_s: float) -> Evidence:
     """Wait for the scrape after the run, then query the window. Raises EvidenceError."""
     at = prom.wait_for_scrape(job, window.end, scrape_interval_s)
@@ -146,8 +155,9 @@ def collect(prom: Prometheus, job: str, window: Window, scrape_interval_s: float
     per_route_5xx = _by(prom.query(f"sum by (method, route) ({count_5xx})", at), "method", "route")
     p95 = _by(prom.query(quantile(0.95, ", method, route"), at), "method", "route")
     p99 = _by(prom.query(quantile(0.99, ", method, route"), at), "method", "route")
-    cache = _by(prom.query(f'sum by (result) (increase(cache_requests_total{{job="{job}"}}[{rng}]))', at), "result")
-    lookups = cache.get("hit", 0.0) + cache.get("miss", 0.0)
+    cache = _by(prom.query(f'sum by (tier, result) (increase(cache_requests_total{{job="{job}"}}[{rng}]))', at),
+                "tier", "result")
+    hits, lookups = cache_hits_and_lookups(cache)
     step = f"{max(1, int(scrape_interval_s))}s"
     saturation = (f'(sum(db_pool_connections_in_use{{job="{job}"}}) '
                   f'/ sum(db_pool_connections_max{{job="{job}"}}))[{rng}:{step}]')
@@ -159,7 +169,7 @@ def collect(prom: Prometheus, job: str, window: Window, scrape_interval_s: float
         window=Window(window.start, at), requests=round(total, 1),
         p95_ms=_ms(prom.scalar(quantile(0.95), at)), p99_ms=_ms(prom.scalar(quantile(0.99), at)),
         error_5xx_ratio=round(errors / total, 6) if total else None,
-        cache_hit_ratio=round(cache.get("hit", 0.0) / lookups, 4) if lookups else None,
+        cache_hit_ratio=round(hits / lookups, 4) if lookups else None,
         cache_lookups=round(lookups, 1),
         pool_saturation_max=prom.scalar(f"max_over_time({saturation})", at),
         pool_saturation_mean=prom.scalar(f"avg_over_time({saturation})", at),

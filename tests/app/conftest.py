@@ -33,7 +33,7 @@ def database_url(postgres) -> str:
 def make_settings(database_url: str, redis_urls: list[str], **overrides) -> Settings:
     values = dict(environment="development", database_url=database_url, redis_url=redis_urls,
                   api_keys=[API_KEY], rate_limit_per_second=10_000, rate_limit_burst=10_000,
-                  cache_ttl_seconds=60, access_log=False, redis_breaker_base_seconds=0)
+                  cache_event_ttl_seconds=60, cache_search_ttl_seconds=60, access_log=False, redis_breaker_base_seconds=0)
     values.update(overrides)
     return Settings(**values)
 

@@ -15,7 +15,7 @@ def _hits_and_misses(client):
 
 
 def test_second_read_is_a_hit_and_the_entry_has_the_ttl(app_factory, redis):
-    with app_factory(cache_ttl_seconds=45) as client:
+    with app_factory(cache_event_ttl_seconds=45) as client:
         event = create(client, starts_at="2032-07-01T09:00:00Z", ends_at="2032-07-01T10:00:00Z")
         hits, misses = _hits_and_misses(client)
         first = client.get(f"/v1/events/{event['id']}")
@@ -44,7 +44,7 @@ def test_a_write_invalidates_cached_searches(client):
 
 
 def test_cache_entries_expire(app_factory, redis):
-    with app_factory(cache_ttl_seconds=1) as client:
+    with app_factory(cache_search_ttl_seconds=1, cache_l1_ttl_seconds=0.5) as client:
         client.get("/v1/events/search", params=WINDOW)
         with redis.client() as c:
             keys = c.keys("{events:search}:page:*")

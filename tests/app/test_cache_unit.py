@@ -21,7 +21,7 @@ def _sample(name: str, **labels) -> float:
 
 def _cache(url: str, **overrides) -> Cache:
     values = dict(environment="development", database_url="postgresql://u:p@127.0.0.1:1/db",
-                  redis_url=url.split(","), api_keys=["k" * 16], cache_ttl_seconds=45, redis_timeout_seconds=0.5,
+                  redis_url=url.split(","), api_keys=["k" * 16], cache_event_ttl_seconds=45, cache_search_ttl_seconds=45, redis_timeout_seconds=0.5,
                   redis_breaker_threshold=2, redis_breaker_base_seconds=60, redis_breaker_max_seconds=60)
     values.update(overrides)
     s = Settings(**values)
@@ -111,9 +111,9 @@ def test_ping_names_the_error_when_redis_is_down(redis, outage):
     assert _run(go()) == ("ConnectionError", 1, "ConnectionError")
 
 
-@pytest.mark.parametrize("values, expected", [(None, (None, None)), ([0, b"0"], (None, 0)),
-                                              ([1, b"page"], (b"page", None)),
-                                              ([0, b"4"], (None, 4))])
+@pytest.mark.parametrize("values, expected", [(None, (None, None, None)), ([0, b"0"], (None, None, 0)),
+                                              ([1, b"3 h -2 5|page"], (b"page", ("h", -2, 5), None)),
+                                              ([0, b"4"], (None, None, 4))])
 def test_search_hit(values, expected):
     cache = Cache.__new__(Cache)
     assert cache.search_hit(values) == expected
@@ -146,11 +146,13 @@ def test_search_keys_ignore_parameter_order_and_differ_by_value():
 
 def test_event_hit_counts_hits_and_misses():
     cache = Cache.__new__(Cache)
-    hits, misses = _sample("cache_requests_total", result="hit"), _sample("cache_requests_total", result="miss")
+    hits = _sample("cache_requests_total", tier="l2", result="hit")
+    misses = _sample("cache_requests_total", tier="l2", result="miss")
     assert cache.event_hit([b"body"]) == b"body"
     assert cache.event_hit([None]) is None
     assert cache.event_hit(None) is None  # Redis failed: neither a hit nor a miss
-    assert (_sample("cache_requests_total", result="hit"), _sample("cache_requests_total", result="miss")) == (
+    assert (_sample("cache_requests_total", tier="l2", result="hit"),
+            _sample("cache_requests_total", tier="l2", result="miss")) == (
         hits + 1, misses + 1)
 
 

@@ -101,7 +101,7 @@ def test_the_span_narrows_to_hours_days_or_all(when, level):
 
 
 def _settings(urls: list[str], **kw) -> Settings:
-    return make_settings("postgresql://u:p@127.0.0.1:1/db", urls, cache_ttl_seconds=60, **kw)
+    return make_settings("postgresql://u:p@127.0.0.1:1/db", urls, **kw)
 
 
 @pytest.mark.parametrize("mode", ["standalone", "cluster"])
@@ -117,13 +117,13 @@ def test_a_write_between_the_miss_and_the_store_leaves_the_stored_page_stale(mod
         limiter = RateLimiter(cache, rate=1000, burst=1000)
         state = SimpleNamespace()
         try:
-            page, seq = cache.search_hit((await limiter.check("c", state, search=key))[1])
+            page, _, seq = cache.search_hit((await limiter.check("c", state, search=key))[1])
             assert page is None and seq is not None
             # A write commits while the reader queries PostgreSQL, then the reader stores its page.
             await cache.invalidate_search(datetime(2033, 4, 1, 7, tzinfo=UTC), state)
             await cache.put_search(key, seq, span, b"page without the write", state)
             stale = cache.search_hit((await limiter.check("c", state, search=key))[1])
-            page, seq = stale
+            _, _, seq = stale
             await cache.put_search(key, seq, span, b"page with the write", state)
             fresh = cache.search_hit((await limiter.check("c", state, search=key))[1])
             return stale[0], fresh[0], state

@@ -22,12 +22,16 @@ def test_environment_names_are_read(monkeypatch):
     monkeypatch.setenv("EVENTS_REDIS_URL", "redis://a:6379,redis://b:6379")
     monkeypatch.setenv("EVENTS_WORKERS", "4")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/prom")
-    monkeypatch.setenv("EVENTS_CACHE_TTL_SECONDS", "12")
+    monkeypatch.setenv("EVENTS_CACHE_SEARCH_TTL_SECONDS", "12")
+    monkeypatch.setenv("EVENTS_CACHE_EVENT_TTL_SECONDS", "90")
+    monkeypatch.setenv("EVENTS_CACHE_L1_SIZE", "77")
+    monkeypatch.setenv("EVENTS_CACHE_L1_TTL_SECONDS", "1.5")
     s = Settings()
     assert s.api_keys == ["k3y-9f8e7d6c5b4a3210", "second-key-0123456789"]
     assert s.redis_url == ["redis://a:6379", "redis://b:6379"]
-    assert (s.redis_mode, s.workers, s.prometheus_multiproc_dir, s.cache_ttl_seconds, s.port) == \
-        ("cluster", 4, "/tmp/prom", 12, 8000)
+    assert (s.redis_mode, s.workers, s.prometheus_multiproc_dir, s.port) == ("cluster", 4, "/tmp/prom", 8000)
+    assert (s.cache_search_ttl_seconds, s.cache_event_ttl_seconds, s.cache_l1_size, s.cache_l1_ttl_seconds) == \
+        (12, 90, 77, 1.5)
 
 
 @pytest.mark.parametrize("overrides, field", [
@@ -125,6 +129,20 @@ def test_the_replaced_redis_backoff_setting_is_refused_naming_its_successors(mon
     monkeypatch.setenv("EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS", "1")
     with pytest.raises(ValidationError, match="EVENTS_REDIS_RETRY_AFTER_FAILURE_SECONDS: replaced by the Redis "
                                               "circuit breaker; set EVENTS_REDIS_BREAKER_THRESHOLD"):
+        Settings(environment="development")
+
+
+def test_the_replaced_cache_ttl_setting_is_refused_naming_its_successors(monkeypatch):
+    monkeypatch.setenv("EVENTS_CACHE_TTL_SECONDS", "30")
+    with pytest.raises(ValidationError, match="EVENTS_CACHE_TTL_SECONDS: replaced by a lifetime per kind of data; "
+                                              "set EVENTS_CACHE_EVENT_TTL_SECONDS, EVENTS_CACHE_SEARCH_TTL_SECONDS"):
+        Settings(environment="development")
+
+
+def test_an_l1_ttl_longer_than_redis_is_refused(monkeypatch):
+    monkeypatch.setenv("EVENTS_CACHE_SEARCH_TTL_SECONDS", "5")
+    monkeypatch.setenv("EVENTS_CACHE_L1_TTL_SECONDS", "6")
+    with pytest.raises(ValidationError, match="EVENTS_CACHE_L1_TTL_SECONDS: must be at most"):
         Settings(environment="development")
 
 

@@ -77,3 +77,11 @@ def test_without_prometheus_the_verdict_says_how_to_give_it_or_opt_out():
 
     opted_out = unavailable("not asked (--no-server-evidence)", url=None, judged=False)
     assert not opted_out.available and opted_out.failures == [] and opted_out.reason.startswith("not asked")
+
+
+def test_the_cache_hit_ratio_counts_each_tiers_hits_over_the_l1_lookups():
+    from loadline.gate.evidence import cache_hits_and_lookups
+    # 100 requests: 70 L1 hits; of the 30 L1 misses, 20 hit Redis and 10 went to PostgreSQL.
+    assert cache_hits_and_lookups({"l1 hit": 70, "l1 miss": 30, "l2 hit": 20, "l2 miss": 10}) == (90, 100)
+    assert cache_hits_and_lookups({" hit": 8, " miss": 2}) == (8, 10)  # no tier label
+    assert cache_hits_and_lookups({}) == (0, 0)

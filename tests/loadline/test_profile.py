@@ -41,6 +41,11 @@ def test_prod_profile_sizes_and_promises():
     [
         (lambda d: d["api"]["hpa"].update(minReplics=2), "api.hpa.minReplics", "unknown key"),
         (lambda d: d["slo"].update(p95ms=100), "slo.p95ms", "unknown key"),
+        (lambda d: [d["api"].pop("cache"), d["api"].update(cacheTtlSeconds=30)], "api",
+         "api.cacheTtlSeconds is replaced by api.cache: set api.cache.eventTtlSeconds"),
+        (lambda d: d["api"]["cache"].update(l1TtlSeconds=31), "api.cache",
+         "l1TtlSeconds \\(31\\) must be at most eventTtlSeconds and searchTtlSeconds"),
+        (lambda d: d["api"]["cache"].update(l1Size=0), "api.cache.l1Size", "greater than or equal to 1"),
         (lambda d: d["api"]["hpa"].update(maxReplicas=0), "api.hpa.maxReplicas", "greater than or equal to 1"),
         (lambda d: d["api"]["hpa"].update(minReplicas=5, maxReplicas=2), "api.hpa", "maxReplicas \\(2\\) must be >= minReplicas \\(5\\)"),
         (lambda d: d["image"].update(tag="latest"), "image.tag", "pinned version"),
