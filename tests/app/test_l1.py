@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from app.l1 import L1, RECENT
@@ -55,16 +56,22 @@ def test_the_index_is_rebuilt_when_it_outgrows_the_cache():
 
 def test_with_redis_down_l1_serves_until_its_ttl_then_the_database(app_factory, redis, postgres, outage):
     ttl = 2.0
-    window = {"starts_at": "2036-02-01T00:00:00Z", "ends_at": "2036-02-02T00:00:00Z"}
+    day = f"{random.randint(2036, 2099)}-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}"
+    window = {"starts_at": f"{day}T00:00:00Z", "ends_at": f"{day}T23:00:00Z"}
     with app_factory(cache_l1_ttl_seconds=ttl, redis_timeout_seconds=0.2) as client:
-        create(client, starts_at="2036-02-01T09:00:00Z", ends_at="2036-02-01T10:00:00Z")
+        subscriber = client.app.state.services.subscriber
+        deadline = time.monotonic() + 10
+        while not subscriber.connected:  # its first subscription drops every page cached before it
+            assert time.monotonic() < deadline, "the invalidation subscription never connected"
+            time.sleep(0.01)
+        create(client, starts_at=f"{day}T09:00:00Z", ends_at=f"{day}T10:00:00Z")
         cached_at = time.monotonic()
         first = client.get("/v1/events/search", params=window).json()["items"]
         expired_by = time.monotonic() + ttl  # the page entered L1 before its answer came back
         outage.stop(redis)
         # A write this worker never hears of: another replica's, whose invalidation cannot arrive.
         postgres.psql("INSERT INTO events (title, venue, starts_at, ends_at, capacity) VALUES "
-                      "('unheard', 'Hall A', '2036-02-01T11:00:00Z', '2036-02-01T12:00:00Z', 5)")
+                      f"('unheard', 'Hall A', '{day}T11:00:00Z', '{day}T12:00:00Z', 5)")
         hits = metric(client, "cache_requests_total", tier="l1", result="hit")
         during = client.get("/v1/events/search", params=window)
         if time.monotonic() - cached_at < ttl:
