@@ -183,6 +183,7 @@ class Cache:
         task.add_done_callback(self._background.discard)
 
     async def _mark_write(self, starts_at: datetime, state) -> None:
+        hour, day = search_pages.write_args(starts_at)
         try:
             await self.write_script(keys=[search_pages.WRITES_KEY], args=[hour, day, CHANNEL])
         except REDIS_FAILURES as exc:

@@ -201,7 +201,8 @@ def test_a_hit_and_a_miss_are_each_counted_as_what_they_are():
     cache = Cache.__new__(Cache)
 
     def counts():
-        return _sample("cache_requests_total", result="hit"), _sample("cache_requests_total", result="miss")
+        return (_sample("cache_requests_total", tier="l2", result="hit"),
+                _sample("cache_requests_total", tier="l2", result="miss"))
 
     hits, misses = counts()
     cache.event_hit([b"body"])

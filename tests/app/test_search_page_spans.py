@@ -30,10 +30,10 @@ def test_a_write_changes_a_page_exactly_when_its_bucket_is_in_the_span(r, level,
     assert search_pages.covers(level, lo, hi, T) is covered
     page = "page-key"
     r.set(page, search_pages.stored(0, level, lo, hi, b"body"))
-    r.eval(search_pages.WRITE, 1, search_pages.WRITES_KEY, *search_pages.write_args(T))
+    r.eval(search_pages.WRITE, 1, search_pages.WRITES_KEY, *search_pages.write_args(T), "test-channel")
     fresh, value = r.eval(search_pages.READ, 2, page, search_pages.WRITES_KEY)
     assert (fresh == 0) is covered
-    assert value == (b"1" if covered else b"body")
+    assert value == (b"1" if covered else search_pages.stored(0, level, lo, hi, b"body"))
 
 
 def test_write_buckets_are_the_hour_and_day_since_the_epoch():
