@@ -91,12 +91,14 @@ def _load_seed(environment, **_kw):
 
 
 @events.request.add_listener
-def _on_request(response_time, response=None, exception=None, start_time=None, **_kw):
+def _on_request(response_time, request_type=None, name=None, response=None, exception=None,
+                start_time=None, **_kw):
     status = getattr(response, "status_code", None) if response is not None else None
     headers = getattr(response, "headers", None) or {}
     TIMELINE.add(start_time=start_time or time.time(), response_time_ms=response_time or 0,
                  failed=exception is not None, status=status or None,
-                 retry_after=bool(headers.get("Retry-After")) if status == 503 else False)
+                 retry_after=bool(headers.get("Retry-After")) if status == 503 else False,
+                 endpoint=f"{request_type} {name}" if name else None)
 
 
 def _watch_for_abort(environment) -> None:

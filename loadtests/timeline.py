@@ -22,7 +22,14 @@ def rounded_ms(ms: float) -> int:
 
 
 def new_bucket() -> dict:
-    return {"requests": 0, "failures": 0, "http_5xx": 0, "http_503_retry_after": 0, "latency_ms": {}}
+    # `endpoints`: the same histogram per request name ("GET /v1/events/{id}"), so a span's
+    # per-endpoint p95 can be judged too (a fault run judges latency outside its faults).
+    return {"requests": 0, "failures": 0, "http_5xx": 0, "http_503_retry_after": 0, "latency_ms": {},
+            "endpoints": {}}
+
+
+def _count(histogram: dict[str, int], key: str, n: int = 1) -> None:
+    histogram[key] = histogram.get(key, 0) + n
 
 
 class Timeline:
@@ -30,7 +37,7 @@ class Timeline:
         self.buckets: dict[int, dict] = {}
 
     def add(self, *, start_time: float, response_time_ms: float, failed: bool,
-            status: int | None, retry_after: bool) -> None:
+            status: int | None, retry_after: bool, endpoint: str | None = None) -> None:
         b = self.buckets.setdefault(int(start_time), new_bucket())
         b["requests"] += 1
         b["failures"] += int(failed)
@@ -39,7 +46,9 @@ class Timeline:
             if status == 503 and retry_after:
                 b["http_503_retry_after"] += 1
         key = str(rounded_ms(response_time_ms))
-        b["latency_ms"][key] = b["latency_ms"].get(key, 0) + 1
+        _count(b["latency_ms"], key)
+        if endpoint is not None:
+            _count(b["endpoints"].setdefault(endpoint, {}), key)
 
     def as_list(self) -> list[dict]:
         return [{"t": t, **b} for t, b in sorted(self.buckets.items())]
@@ -64,7 +73,11 @@ def merge(buckets: Iterable[dict]) -> dict:
         for k in ("requests", "failures", "http_5xx", "http_503_retry_after"):
             out[k] += b[k]
         for ms, n in b["latency_ms"].items():
-            out["latency_ms"][ms] = out["latency_ms"].get(ms, 0) + n
+            _count(out["latency_ms"], ms, n)
+        for name, histogram in b.get("endpoints", {}).items():
+            into = out["endpoints"].setdefault(name, {})
+            for ms, n in histogram.items():
+                _count(into, ms, n)
     return out
 
 

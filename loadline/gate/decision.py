@@ -80,19 +80,21 @@ def _latency_failures(where: str, stats: EndpointStats, targets: Targets) -> lis
 
 
 def decide(targets: Targets, stats: RunStats, *,
-           error_basis: tuple[str, int, int] | None = None) -> Decision:
+           error_basis: tuple[str, int, int] | None = None,
+           latency_basis: tuple[str, RunStats] | None = None) -> Decision:
     """Compare every target with the run's complete statistics; describe each miss.
 
-    `error_basis` (where, failures, requests) judges the error ratio on part of the run
-    instead of the whole: a run with injected faults leaves out each fault and its
-    recovery, which the fault targets judge.
+    `error_basis` (where, failures, requests) and `latency_basis` (where, statistics) judge
+    the error ratio and the p95/p99 targets on part of the run instead of the whole: a run
+    with injected faults leaves out each fault and its recovery, which the fault targets judge.
     """
     total = stats.total
     if total.requests == 0:
         return Decision(False, ["overall: no request completed, nothing to judge"])
-    failures = _latency_failures("overall", total, targets)
-    for name in sorted(stats.endpoints):
-        failures += _latency_failures(name, stats.endpoints[name], targets)
+    suffix, latency = (f" ({latency_basis[0]})", latency_basis[1]) if latency_basis else ("", stats)
+    failures = _latency_failures(f"overall{suffix}", latency.total, targets)
+    for name in sorted(latency.endpoints):
+        failures += _latency_failures(f"{name}{suffix}", latency.endpoints[name], targets)
     if total.rps < targets.min_rps:
         failures.append(f"overall: throughput {total.rps:.2f} rps is below target {targets.min_rps:g} rps")
     where, failed, requests = error_basis or ("overall", total.failures, total.requests)

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from loadline.faults.schedule import Injection
-from loadline.gate.decision import Targets
+from loadline.gate.decision import EndpointStats, RunStats, Targets
 from loadline.gate.sections import Number, Ratio, Section
 from loadline.profile import FaultTargets
 from loadtests.timeline import merge, percentile
@@ -184,12 +184,34 @@ def _judge(inj: Injection, during: Window, after: Window, recovery: float | None
     return out
 
 
-def steady_errors(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> tuple[int, int]:
-    """(failures, requests) outside every fault and its recovery: what the run's own error target judges."""
+def _steady_buckets(timeline: list[dict[str, Any]], injections: list[Injection],
+                    report: FaultReport) -> list[dict[str, Any]]:
+    """The seconds outside every fault and its recovery (to the run's end when it never recovered)."""
     spans = []
     for inj, fault in zip(injections, report.injected, strict=False):
         start = math.floor(inj.started_at or 0)
         end = (inj.ended_at or inj.started_at or 0) + (fault.recovery_seconds or 0)
         spans.append((start, math.ceil(end) if fault.recovery_seconds is not None else math.inf))
-    kept = [b for b in timeline if not any(lo <= b["t"] < hi for lo, hi in spans)]
+    return [b for b in timeline if not any(lo <= b["t"] < hi for lo, hi in spans)]
+
+
+def steady_errors(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> tuple[int, int]:
+    """(failures, requests) outside every fault and its recovery: what the run's own error target judges."""
+    kept = _steady_buckets(timeline, injections, report)
     return sum(b["failures"] for b in kept), sum(b["requests"] for b in kept)
+
+
+def _stats(histogram: dict[str, int], seconds: int, failures: int = 0) -> EndpointStats:
+    n = sum(histogram.values())
+    return EndpointStats(requests=n, failures=failures, p50_ms=percentile(histogram, 0.50),
+                         p95_ms=percentile(histogram, 0.95), p99_ms=percentile(histogram, 0.99),
+                         rps=n / seconds if seconds else 0.0)
+
+
+def steady_latency(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> RunStats:
+    """Latency outside every fault and its recovery, overall and per endpoint: what the run's own
+    p95 and p99 targets judge in a fault run (the fault's own seconds are judged by its recovery)."""
+    kept = _steady_buckets(timeline, injections, report)
+    window = merge(kept)
+    return RunStats(total=_stats(window["latency_ms"], len(kept), window["failures"]),
+                    endpoints={name: _stats(h, len(kept)) for name, h in window["endpoints"].items()})

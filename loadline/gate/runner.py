@@ -35,7 +35,7 @@ from loadline.gate.baseline import read as read_baseline
 from loadline.gate.baseline import save as save_baseline
 from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, decide
 from loadline.gate.evidence import ServerTargets, Window
-from loadline.gate.fault_report import FaultReport, fault_report, steady_errors
+from loadline.gate.fault_report import FaultReport, fault_report, steady_errors, steady_latency
 from loadline.gate.host import HostError, check_host
 from loadline.gate.verdict import LoadResult, ServerResult, Verdict
 from loadline.gate.writes import WriteCheckError, acknowledged_ids, lost_in_postgres, lost_via_api
@@ -253,11 +253,12 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
         raise GateError(f"{not_offered}. This run did not happen: no verdict is written "
                         f"(statistics in {stats_file})")
     fault = _fault_report(run, injections, load_start, raw) if run.faults else None
-    error_basis = None
+    error_basis = latency_basis = None
     if fault is not None:
         failed, requests = steady_errors(raw.get("timeline", []), injections, fault)
         error_basis = ("outside the faults", failed, requests)
-    decision = decide(run.targets, stats, error_basis=error_basis)
+        latency_basis = ("outside the faults", steady_latency(raw.get("timeline", []), injections, fault))
+    decision = decide(run.targets, stats, error_basis=error_basis, latency_basis=latency_basis)
     shortfall = arrival.shortfall_failure(run.plan, stats.total.requests, generator)
     if shortfall:
         decision = Decision(False, [*decision.failures, shortfall])

@@ -4,8 +4,8 @@ import json
 
 from loadline.faults.schedule import Injection
 from loadline.faults.spec import parse_fault
-from loadline.gate.decision import Decision, Targets
-from loadline.gate.fault_report import fault_report, recovery_seconds, steady_errors
+from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, decide
+from loadline.gate.fault_report import fault_report, recovery_seconds, steady_errors, steady_latency
 from loadline.gate.verdict import Verdict
 from loadline.profile import FaultTargets
 from loadtests.timeline import Timeline, merge, percentile
@@ -366,3 +366,58 @@ def test_5xx_during_and_after_an_absorbed_fault_add_up():
     tl = timeline([OK] * 5 + [(100, 1, 500, False, 10)] + [OK] * 2 + [(100, 1, 500, False, 10)] + [OK] * 6)
     r = report([injection("redis-stall@5s:3s", 5.0, 8.0)], tl)
     assert "fault redis-stall@5s:3s: 2 responses were 5xx; the service must absorb this fault" in r.failures
+
+
+def endpoint_timeline(per_second):
+    """per_second: list of {endpoint: (requests, latency ms)}."""
+    tl = Timeline()
+    for i, second in enumerate(per_second):
+        for name, (n, ms) in second.items():
+            for _ in range(n):
+                tl.add(start_time=T0 + i + 0.5, response_time_ms=ms, failed=False, status=200,
+                       retry_after=False, endpoint=name)
+    return tl.as_list()
+
+
+def test_steady_latency_judges_p95_outside_the_fault_overall_and_per_endpoint():
+    fast = {"GET /v1/events": (80, 10), "POST /v1/events": (20, 20)}
+    slow = {"GET /v1/events": (80, 400), "POST /v1/events": (20, 900)}
+    # 2 slow seconds in 20: the whole run's p95 is 400 ms, over the 100 ms target.
+    tl = endpoint_timeline([fast] * 5 + [slow] * 2 + [fast] * 13)
+    inj = [injection("redis-all-kill@5s:2s", 5.0, 7.0)]
+    r = report(inj, tl)
+    assert r.passed and r.injected[0].recovery_seconds == 0
+    steady = steady_latency(tl, inj, r)
+    assert steady.total.requests == 1800 and steady.total.p95_ms == 20
+    assert {n: (e.requests, e.p95_ms) for n, e in steady.endpoints.items()} == {
+        "GET /v1/events": (1440, 10), "POST /v1/events": (360, 20)}
+    assert steady.total.rps == 100
+    whole = RunStats(total=EndpointStats(2000, 0, 10, 400, 900, 100))
+    assert not decide(TARGETS, whole).passed
+    judged = decide(TARGETS, whole, latency_basis=("outside the faults", steady))
+    assert judged.passed, judged.failures
+
+
+def test_steady_latency_still_fails_a_slow_endpoint_outside_the_fault():
+    fast = {"GET /v1/events": (95, 10), "POST /v1/events": (5, 10)}
+    slow_writes = {"GET /v1/events": (95, 10), "POST /v1/events": (5, 300)}
+    tl = endpoint_timeline([slow_writes] * 5 + [fast] * 2 + [slow_writes] * 13)
+    inj = [injection("redis-stall@5s:2s", 5.0, 7.0)]
+    r = report(inj, tl)
+    steady = steady_latency(tl, inj, r)
+    whole = RunStats(total=EndpointStats(2000, 0, 10, 10, 300, 100))
+    judged = decide(TARGETS, whole, latency_basis=("outside the faults", steady))
+    assert judged.failures == ["POST /v1/events (outside the faults): p95 300 ms exceeds target 100 ms"]
+
+
+def test_timeline_keeps_a_histogram_per_endpoint_through_merge():
+    tl = Timeline()
+    tl.add(start_time=T0, response_time_ms=5, failed=False, status=200, retry_after=False, endpoint="GET /a")
+    tl.add(start_time=T0 + 1, response_time_ms=250, failed=False, status=200, retry_after=False, endpoint="GET /a")
+    tl.add(start_time=T0 + 1, response_time_ms=7, failed=False, status=200, retry_after=False, endpoint="POST /b")
+    tl.add(start_time=T0 + 1, response_time_ms=7, failed=False, status=200, retry_after=False)
+    m = merge(tl.as_list())
+    assert m["endpoints"] == {"GET /a": {"5": 1, "250": 1}, "POST /b": {"7": 1}}
+    assert m["latency_ms"] == {"5": 1, "250": 1, "7": 2}
+    # Buckets written before endpoints were kept still merge.
+    assert merge([{k: v for k, v in b.items() if k != "endpoints"} for b in tl.as_list()])["endpoints"] == {}
