@@ -53,12 +53,16 @@ async def require_api_key(request: Request,
     return x_api_key
 
 
-def client_id(request: Request) -> str:
+def client_id_of(settings: Settings, key: str | None, host: str | None) -> str:
     """The rate limit's bucket: the API key when valid, else the peer address."""
-    key = request.headers.get("x-api-key")
-    if valid_key(request.app.state.services.settings, key):
+    if valid_key(settings, key):
         return f"key:{key}"
-    return f"addr:{request.client.host if request.client else 'unknown'}"
+    return f"addr:{host or 'unknown'}"
+
+
+def client_id(request: Request) -> str:
+    return client_id_of(request.app.state.services.settings, request.headers.get("x-api-key"),
+                        request.client.host if request.client else None)
 
 
 async def admit(request: Request, reads: tuple[str, ...] = (), search: str | None = None) -> list | None:

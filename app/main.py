@@ -12,11 +12,12 @@ from app import __version__, errors, openapi
 from app.cache import Cache, make_client
 from app.db import Database
 from app.deps import Services
+from app.fastpath import FastPath
 from app.invalidation import Subscriber
 from app.logs import AccessLog, configure
 from app.metrics import forget_dead_workers
 from app.middleware import RequestContext
-from app.ratelimit import RateLimiter
+from app.ratelimit import RateLimiter, batch_for
 from app.routes import events, probes
 from app.settings import Settings, get_settings
 
@@ -33,7 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await db.open()
         redis = make_client(settings)
         cache = Cache(settings, redis)
-        limiter = RateLimiter(cache, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+        limiter = RateLimiter(cache, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst,
+                              batch=batch_for(settings.rate_limit_per_second, settings.rate_limit_burst))
         subscriber = Subscriber(settings, cache.l1)
         subscriber.start()
         app.state.services = Services(settings=settings, db=db, cache=cache, limiter=limiter,
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(probes.router)
     app.include_router(events.router)
     access_log = AccessLog() if settings.access_log else None
+    # Inside RequestContext, so a cached read served there still gets its request id, metrics and log.
+    app.add_middleware(FastPath, fastapi_app=app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, access_log=access_log)
     return app
 

@@ -2,7 +2,16 @@
 
 Each client (its API key, else its address) has a bucket of `burst` tokens
 refilled at `rate` per second. A request takes one token; an empty bucket
-answers 429 with Retry-After = seconds until the next token. When Redis is
+answers 429 with Retry-After = seconds until the next token.
+
+A worker may take up to `batch` tokens at once and hold the ones it did not use for at
+most HOLD_S, so a request that finds a held token costs no Redis round trip (an L1 hit
+then costs none at all). Every admitted request still spends a token taken from the
+bucket, so over any interval a client is admitted at most burst + rate x (interval +
+HOLD_S); a held token can only be spent later than it was taken, never twice. The price:
+while one worker holds tokens another may refuse, so a client can be refused with up to
+(workers - 1) x batch tokens held elsewhere, and tokens still held after HOLD_S are lost.
+`batch_for(rate, burst)` keeps both small: at most 2% of a second's rate and 5% of the burst. When Redis is
 down (or its circuit breaker open) the limiter lets requests through, counted in
 rate_limit_fail_open_total and as degraded: refusing all traffic because the cache
 is gone would turn a cache outage into an outage.
@@ -12,15 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 
+from cachetools import TTLCache
 from redis.asyncio.cluster import RedisCluster
 
 from app import search_pages
 from app.cache import REDIS_FAILURES, Cache
 from app.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
 
-# KEYS[1] bucket, KEYS[2..n] keys to read in the same call; ARGV: rate/s, burst.
-# Returns {allowed 0|1, seconds until a token, value of KEYS[2], ...} (a missing key is nil).
+# KEYS[1] bucket, KEYS[2..n] keys to read in the same call; ARGV: rate/s, burst, and tokens
+# wanted (default 1). Returns {tokens granted (0 refused; at most the whole tokens left),
+# seconds until a token, value of KEYS[2], ...} (a missing key is nil).
 # The clock is Redis's own (TIME; Redis 7 replicates a script's effects, not the script):
 # every replica of the service then shares one clock, whatever their skew.
 TOKEN_BUCKET_CORE = """
@@ -33,11 +45,12 @@ local tokens = tonumber(b[1])
 local ts = tonumber(b[2])
 if tokens == nil then tokens = burst; ts = now end
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local want = tonumber(ARGV[3]) or 1
 local allowed = 0
 local wait = 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+  allowed = math.min(want, math.floor(tokens))
+  tokens = tokens - allowed
 else
   wait = (1 - tokens) / rate
 end
@@ -59,30 +72,70 @@ return out
 """
 
 
+HOLD_S = 1.0
+MAX_BATCH = 64
+MAX_HELD_CLIENTS = 10000
+
+
+def batch_for(rate: float, burst: int) -> int:
+    """Tokens a worker takes at once: 2% of a second's rate and 5% of the burst at most."""
+    return max(1, min(MAX_BATCH, int(rate * 0.02), burst // 20))
+
+
 class RateLimiter:
-    """One Redis round trip per request: the bucket update carries the request's cache reads.
+    """At most one Redis round trip per request: the bucket update carries the request's cache reads.
 
     Standalone: one EVAL that also GETs the keys. Cluster: the keys live in other slots
     (a script may only touch its own), so the EVAL and the GETs go as one pipeline.
+    A request that spends a held token (see the module's docstring) only reads.
     """
 
-    def __init__(self, cache: Cache, *, rate: float, burst: int):
+    def __init__(self, cache: Cache, *, rate: float, burst: int, batch: int = 1, hold_s: float = HOLD_S):
         self.cache = cache
-        self.rate, self.burst = rate, burst
+        self.rate, self.burst, self.batch = rate, burst, batch
         self.script = cache.client.register_script(TOKEN_BUCKET)
         self.search_script = cache.client.register_script(TOKEN_BUCKET_AND_SEARCH)
+        self.read_script = cache.client.register_script(search_pages.READ)
         self.clustered = isinstance(cache.client, RedisCluster)
+        # client id -> [tokens held]; an entry (and what it holds) lapses after hold_s.
+        self.held: TTLCache[str, list[int]] = TTLCache(maxsize=MAX_HELD_CLIENTS, ttl=hold_s, timer=time.monotonic)
+
+    def take_held(self, client_id: str) -> bool:
+        """Spend a token this worker holds for the client; False when it holds none."""
+        entry = self.held.get(client_id)
+        if entry is None or entry[0] <= 0:
+            return False
+        entry[0] -= 1
+        return True
+
+    async def _reads(self, state, reads: tuple[str, ...], search: str | None) -> list | None:
+        if not reads and search is None:
+            return []
+        if not self.cache.available(state):
+            return None
+        try:
+            if search is not None:
+                values = list(await self.read_script(keys=[search, search_pages.WRITES_KEY]))
+            else:
+                values = [await self.cache.client.get(read) for read in reads]
+        except REDIS_FAILURES as exc:
+            self.cache.failed(exc, state)
+            return None
+        self.cache.succeeded()
+        return values
 
     async def check(self, client_id: str, state, reads: tuple[str, ...] = (),
                     search: str | None = None) -> tuple[float | None, list | None]:
         """(seconds to wait or None when allowed, values of `reads` or None when Redis failed).
 
         `search`: a search page key; its check (search_pages.READ) answers two more values."""
+        if self.batch > 1 and self.take_held(client_id):
+            return None, await self._reads(state, reads, search)
         if not self.cache.available(state):
             RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
         key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
-        args = [self.rate, self.burst]
+        args = [self.rate, self.burst, self.batch]
         try:
             if self.clustered:
                 async with self.cache.client.pipeline(transaction=False) as pipe:
@@ -105,7 +158,10 @@ class RateLimiter:
             RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
         self.cache.succeeded()
-        if int(allowed) == 1:
+        granted = int(allowed)
+        if granted >= 1:
+            if granted > 1:
+                self.held[client_id] = [granted - 1]
             return None, values
         RATE_LIMITED.inc()
         return max(float(wait), 0.001), values

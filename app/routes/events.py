@@ -103,7 +103,7 @@ async def search_events(request: Request, svc: ServicesDep):
             responses=documented(404, 422, 429, 503))
 async def get_event(event_id: UUID, request: Request, svc: ServicesDep):
     db, cache = svc.db, svc.cache
-    l1_key = ("event", event_id)
+    l1_key = ("event", request.scope["path"])  # as app/fastpath.py looks it up
     cached = cache.l1_get(l1_key)
     if cached is not None:
         await admit(request)
