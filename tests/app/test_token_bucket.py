@@ -174,3 +174,34 @@ def test_limiter_in_cluster_mode_takes_tokens_and_reads_in_one_pipeline(redis_cl
     wait, values = got[2]
     assert 990 < wait <= 1000 and values == [b"v", None]
     assert not getattr(state, "degraded_redis", False)
+
+
+def test_a_short_wait_is_reported_as_it_is(redis, r):
+    async def go():
+        limiter = _limiter(redis.url)
+        limiter.rate, limiter.burst = 4.0, 1  # one token every 0.25 s
+        try:
+            return [await limiter.check("client-short", SimpleNamespace()) for _ in range(2)]
+        finally:
+            await limiter.cache.client.aclose()
+    first, second = asyncio.run(go())
+    assert first == (None, [])
+    assert 0.001 <= second[0] <= 0.25  # the bucket's own figure, never rounded up to a second here
+
+
+def test_in_cluster_mode_a_search_check_keeps_the_other_reads(redis_cluster):
+    import redis as redis_sync
+
+    from app import search_pages
+
+    with redis_sync.RedisCluster(host="127.0.0.1", port=redis_cluster.nodes[0].port) as rc:
+        rc.flushall()
+        rc.set("x", b"v")
+
+    async def go():
+        limiter = _limiter(redis_cluster.url.split(",")[0], redis_mode="cluster")
+        try:
+            return await limiter.check("client-s", SimpleNamespace(), ("x",), search=search_pages.PREFIX + ":page:p")
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) == (None, [b"v", 0, b"0"])  # the read, then the page check: a miss at seq 0

@@ -297,3 +297,32 @@ def test_pool_saturation_is_sampled_at_every_scrape_interval(prom):
     at = end + 0.456
     ev = collect(Prometheus(url), "fine", Window(at - 8, at - 0.1), 0.5)
     assert ev.pool_saturation_max == 0.9  # the one even-second peak, seen at a 1 s step
+
+
+class FakeTime:
+    """The gate's clock, moved only by its own sleeps: how long it waits, without waiting."""
+
+    def __init__(self, now: float):
+        self.now, self.sleeps = now, []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_the_wait_for_a_scrape_lasts_two_intervals_and_the_grace_polling_every_half_interval(prom, monkeypatch):
+    url, end = prom
+    clock = FakeTime(end + 1.0)
+    monkeypatch.setattr(evidence, "time", clock)
+    with pytest.raises(EvidenceError, match=rf"\(last at {end}, run ended at {end + 1}\)"):
+        Prometheus(url).wait_for_scrape(JOB, end + 1, 0.5)
+    # Deadline: 2 x 0.5 s + 10 s of grace after it started; polls 0.25 s apart until past it.
+    assert clock.sleeps == [0.25] * 45
+    clock = FakeTime(end + 1.0)
+    monkeypatch.setattr(evidence, "time", clock)
+    with pytest.raises(EvidenceError):
+        Prometheus(url).wait_for_scrape(JOB, end + 1, 4.0)
+    assert clock.sleeps == [1.0] * 19  # at most a second between polls: 8 s + 10 s of grace

@@ -353,3 +353,10 @@ def test_several_problems_are_listed_one_per_line():
     lines = str(info.value).split("\n")
     assert lines[0] == f"invalid profile for stack 'dev' ({len(info.value.problems)} problems):"
     assert sorted(lines[1:]) == sorted(f"  {k}: {r}" for k, r in info.value.problems)
+
+
+def test_a_profile_that_is_no_mapping_names_the_stack():
+    with pytest.raises(ProfileError) as info:
+        validate_profile("dev", ["a", "list"])
+    assert (info.value.stack, info.value.problems) == ("dev", [("(profile)", "must be a mapping, got list")])
+    assert str(info.value) == "invalid profile for stack 'dev': (profile): must be a mapping, got list"
