@@ -326,3 +326,19 @@ def test_the_wait_for_a_scrape_lasts_two_intervals_and_the_grace_polling_every_h
     with pytest.raises(EvidenceError):
         Prometheus(url).wait_for_scrape(JOB, end + 1, 4.0)
     assert clock.sleeps == [1.0] * 19  # at most a second between polls: 8 s + 10 s of grace
+
+
+def test_only_trailing_slashes_are_dropped_from_the_url():
+    assert Prometheus("http://127.0.0.1:9090/prometheus/").url == "http://127.0.0.1:9090/prometheus"
+    assert Prometheus("http://127.0.0.1:9090/promX").url == "http://127.0.0.1:9090/promX"
+
+
+def test_a_prometheus_that_never_answers_is_given_up_on_after_the_timeout():
+    import socket
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()  # accepts the connection, never answers
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        with pytest.raises(EvidenceError, match=rf"^Prometheus at {url} is unreachable \(ReadTimeout: "):
+            Prometheus(url, timeout_s=0.2).query("up", 0)
