@@ -69,8 +69,9 @@ check: setup ## run the policy pack offline on STACK (make check STACK=prod)
 demo: setup ## bring the local environment up, load it, judge it, bring it down
 	$(BIN)/loadline demo
 
-bench-app: setup ## production server + Locust: bare vs cached search throughput and p95
-	$(BIN)/python -m bench.service
+bench-app: setup ## production server + Locust: bare vs cached search throughput, p95 and server CPU per request, standalone and cluster Redis
+	$(BIN)/python -m bench.service --redis standalone
+	$(BIN)/python -m bench.service --redis cluster
 
 bench-cli: setup ## median of 5 runs: loadline --help, profile prod, render --stack prod, check --stack prod
 	$(BIN)/python -m bench.cli

@@ -35,6 +35,7 @@ from loadline.services import (  # noqa: E402
     pids,  # noqa: E402
     start_postgres,
     start_redis,
+    start_redis_cluster,
     stop_all,
 )
 
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000, help="paced rate of phase (c), requests/s")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (EVENTS_WORKERS)")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument("--redis", choices=["standalone", "cluster"], default="standalone",
+                        help="a standalone Redis, or a 6-node Redis Cluster (3 masters, 3 replicas)")
     parser.add_argument("--no-access-log", action="store_true",
                         help="turn the per-request access log off (on by default, as in production)")
     args = parser.parse_args(argv)
@@ -168,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         print(f"bench: starting PostgreSQL and Redis under {wd}", flush=True)
-        pg, redis = start_postgres(wd), start_redis(wd)
+        pg = start_postgres(wd)
+        redis = start_redis(wd) if args.redis == "standalone" else start_redis_cluster(wd)
         from app.migrations import migrate
 
         asyncio.run(migrate(pg.url, wait_s=30))
@@ -176,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
         env.update(EVENTS_ENVIRONMENT="development", EVENTS_DATABASE_URL=pg.url, EVENTS_REDIS_URL=redis.url,
+                   EVENTS_REDIS_MODE=args.redis,
                    EVENTS_API_KEYS=API_KEY, EVENTS_HOST="127.0.0.1", EVENTS_PORT=str(port),
                    EVENTS_WORKERS=str(args.workers), EVENTS_SERVER=args.server,
                    EVENTS_ACCESS_LOG="false" if args.no_access_log else "true",
@@ -186,12 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         if STOP.is_set():
             raise KeyboardInterrupt
         host = f"http://127.0.0.1:{port}"
-        print(f"bench: {args.server} with {args.workers} workers on {host}; "
+        print(f"bench: {args.server} with {args.workers} workers on {host}, {args.redis} Redis; "
               f"{args.seconds:g} s per phase, {args.users} users", flush=True)
 
         server_procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-        assert redis.proc is not None
-        cpu = {"server": server_procs, "redis": [psutil.Process(redis.proc.pid)],
+        nodes = [redis] if args.redis == "standalone" else redis.nodes
+        cpu = {"server": server_procs, "redis": [psutil.Process(n.proc.pid) for n in nodes if n.proc is not None],
                "locust": [psutil.Process()]}
         bare = run_phase(host, BareUser, args.users, args.seconds, cpu)
         cached = run_phase(host, SearchUser, args.users, args.seconds, cpu)
