@@ -80,3 +80,15 @@ def test_spans_before_1970_use_the_same_buckets_as_writes():
     assert search_pages.span(lo, hi, None, NOT_FULL) == ("h", -1, 0) == ("h", search_pages.write_args(lo)[0], 0)
     far = _at("1969-12-01T12:00:00+00:00")
     assert search_pages.span(far, _at("1969-12-31T12:00:00+00:00"), None, NOT_FULL) == ("d", -31, -1)
+
+
+def test_a_window_ending_before_1970_ends_in_the_hour_before_it():
+    lo, hi = _at("1969-12-31T20:30:00+00:00"), _at("1969-12-31T23:30:00+00:00")
+    assert search_pages.span(lo, hi, None, NOT_FULL) == ("h", -4, -1)
+
+
+def test_a_page_key_is_the_prefix_and_24_hex_digits():
+    key = search_pages.page_key([("starts_at", "2033-04-01T00:00:00Z")])
+    prefix = f"{search_pages.PREFIX}:page:"
+    assert key.startswith(prefix) and len(key) == len(prefix) + 24
+    assert int(key[len(prefix):], 16) >= 0  # hexadecimal
