@@ -10,7 +10,8 @@ then costs none at all). Every admitted request still spends a token taken from 
 bucket, so over any interval a client is admitted at most burst + rate x (interval +
 HOLD_S); a held token can only be spent later than it was taken, never twice. The price:
 while one worker holds tokens another may refuse, so a client can be refused with up to
-(workers - 1) x batch tokens held elsewhere, and tokens still held after HOLD_S are lost.
+(workers - 1) x 2 x batch tokens held elsewhere, and tokens still held after HOLD_S are lost.
+Only one batch per client is in flight in a worker; concurrent requests take one token each.
 `batch_for(rate, burst)` keeps both small: at most 2% of a second's rate and 5% of the burst. When Redis is
 down (or its circuit breaker open) the limiter lets requests through, counted in
 rate_limit_fail_open_total and as degraded: refusing all traffic because the cache
@@ -99,6 +100,7 @@ class RateLimiter:
         self.clustered = isinstance(cache.client, RedisCluster)
         # client id -> [tokens held]; an entry (and what it holds) lapses after hold_s.
         self.held: TTLCache[str, list[int]] = TTLCache(maxsize=MAX_HELD_CLIENTS, ttl=hold_s, timer=time.monotonic)
+        self.fetching: set[str] = set()
 
     def take_held(self, client_id: str) -> bool:
         """Spend a token this worker holds for the client; False when it holds none."""
@@ -135,7 +137,20 @@ class RateLimiter:
             RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
         key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
-        args = [self.rate, self.burst, self.batch]
+        # One batch in flight per client: concurrent requests that all found no held token take
+        # one token each, or they would drain the bucket for tokens that then sit unused.
+        want = self.batch if self.batch > 1 and client_id not in self.fetching else 1
+        if want > 1:
+            self.fetching.add(client_id)
+        try:
+            return await self._take(key, client_id, want, state, reads, search)
+        finally:
+            if want > 1:
+                self.fetching.discard(client_id)
+
+    async def _take(self, key: str, client_id: str, want: int, state, reads: tuple[str, ...],
+                    search: str | None) -> tuple[float | None, list | None]:
+        args = [self.rate, self.burst, want]
         try:
             if self.clustered:
                 async with self.cache.client.pipeline(transaction=False) as pipe:
@@ -161,7 +176,8 @@ class RateLimiter:
         granted = int(allowed)
         if granted >= 1:
             if granted > 1:
-                self.held[client_id] = [granted - 1]
+                entry = self.held.get(client_id)
+                self.held[client_id] = [granted - 1 + (entry[0] if entry else 0)]
             return None, values
         RATE_LIMITED.inc()
         return max(float(wait), 0.001), values

@@ -98,3 +98,16 @@ def test_a_held_token_still_reads_the_cache(redis, r):
                                                 (1_000_000, 40, 2), (200, 400, 4)])
 def test_the_batch_is_small_against_the_rate_and_the_burst(rate, burst, batch):
     assert batch_for(rate, burst) == batch
+
+
+def test_concurrent_requests_take_one_batch_not_one_each(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        try:
+            results = await asyncio.gather(*(limiter.check("c", SimpleNamespace()) for _ in range(50)))
+            return results, _bucket_tokens(r)
+        finally:
+            await limiter.cache.client.aclose()
+    results, left = asyncio.run(go())
+    assert all(wait is None for wait, _ in results)  # 50 requests within a burst of 100
+    assert left >= 100 - 50 - 9 - 1  # at most one batch's unused tokens held back
