@@ -42,6 +42,8 @@ MODULES: dict[str, list[str]] = {
     "app/ratelimit.py": ["tests/app/test_token_bucket.py"],
     "app/cache.py": ["tests/app/test_cache_unit.py", "tests/app/test_cache_breaker_open.py"],
     "app/search_pages.py": ["tests/app/test_search_pages.py", "tests/app/test_search_page_spans.py"],
+    "app/l1.py": ["tests/app/test_l1.py"],
+    "app/invalidation.py": ["tests/app/test_invalidation.py"],
     "app/breaker.py": ["tests/app/test_breaker.py"],
     "policies/guardrails/images.py": ["tests/policies/test_policy_images.py",
                                       "tests/policies/test_policy_hardening.py"],
