@@ -31,6 +31,8 @@ from locust import FastHttpUser, constant, constant_throughput, task  # noqa: E4
 from locust.env import Environment  # noqa: E402
 
 from loadline.services import (  # noqa: E402
+    RedisCluster,
+    RedisServer,
     free_port,
     pids,  # noqa: E402
     start_postgres,
@@ -195,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.seconds:g} s per phase, {args.users} users", flush=True)
 
         server_procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-        nodes = [redis] if args.redis == "standalone" else redis.nodes
+        nodes: list[RedisServer] = list(redis.nodes) if isinstance(redis, RedisCluster) else [redis]
         cpu = {"server": server_procs, "redis": [psutil.Process(n.proc.pid) for n in nodes if n.proc is not None],
                "locust": [psutil.Process()]}
         bare = run_phase(host, BareUser, args.users, args.seconds, cpu)
