@@ -265,8 +265,8 @@ class PostgresTuning(_Model):
     @field_validator("shared_buffers", "effective_cache_size", "work_mem")
     @classmethod
     def _mem(cls, v: str) -> str:
-        if not re.match(r"^[0-9]+(kB|MB|GB)$", v):
-            raise ValueError(f"'{v}' is not a PostgreSQL memory setting like 128MB")
+        if not re.match(r"^[0-9]+(kB|MB|GB)\Z", v):
+            raise ValueError(f"{v!r} is not a PostgreSQL memory setting like 128MB")
         return v
 
 

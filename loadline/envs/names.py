@@ -14,7 +14,7 @@ from loadline.envs.errors import EnvError
 NAMESPACE_PREFIX = "review-"
 MAX_LABEL = 63
 MAX_NAME = MAX_LABEL - len(NAMESPACE_PREFIX)
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 
 
 def namespace_for(name: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SECONDS = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$")
+_SECONDS = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)\Z")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0}
 
 

@@ -72,7 +72,7 @@ def images_pinned(obj: Obj, ctx: Context) -> list[str]:
     return out
 
 
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
 
 def image_digests(obj: Obj, ctx: Context) -> list[str]:

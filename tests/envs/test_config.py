@@ -6,6 +6,7 @@ import yaml
 
 from loadline.envs.config import (
     TEMPLATE,
+    check_label,
     generate_config,
     is_generated,
     merge,
@@ -159,3 +160,14 @@ def test_rewrite_keeps_the_keys_pulumi_added(stacks):
     assert again["encryptionsalt"] == "v1:abc:def"
     assert again["config"]["loadline:labels"]["loadline.dev/owner"] == "bob"
     assert "stray" not in again["config"]["loadline:labels"]
+
+
+@pytest.mark.parametrize("key, value, reason", [
+    ("team", "web\n", "label value 'web\n' is not valid"),
+    ("team\n", "web", "label name 'team\n' is not valid"),
+    ("acme.io\n/team", "web", "label prefix 'acme.io\n' is not a DNS subdomain"),
+])
+def test_a_label_with_a_trailing_newline_is_refused(key, value, reason):
+    check_label("loadline.dev/team", "web")
+    with pytest.raises(EnvError, match=reason):
+        check_label(key, value)

@@ -20,7 +20,7 @@ def test_too_long_counts_the_namespace_prefix():
         validate_name("x" * 57)
 
 
-@pytest.mark.parametrize("name", ["PR-1", "pr_1", "-pr1", "pr1-", "pr.1", "pr 1", "prß"])
+@pytest.mark.parametrize("name", ["PR-1", "pr_1", "-pr1", "pr1-", "pr.1", "pr 1", "prß", "pr1\n"])
 def test_not_dns_labels(name):
     with pytest.raises(EnvError, match="not a DNS-1123 label"):
         validate_name(name)

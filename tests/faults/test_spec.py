@@ -29,6 +29,7 @@ def test_valid_specs(text, kind, at_s, for_s):
     ("redis-stall@-5s", "AT '-5s'"),
     ("redis-stall@20s:", "FOR '' is not a duration"),
     ("redis-stall@20s:3x", "FOR '3x' is not a duration"),
+    ("redis-stall@20s\n:3s", "AT '20s\n' is not a duration"),  # a newline inside the spec is not stripped
     ("redis-stall@20s:0s", "FOR '0s' must be longer than 0"),
 ])
 def test_bad_specs_name_the_part(text, message):

@@ -185,11 +185,12 @@ def test_p99_equal_to_p95_is_valid():
     (lambda d: d["postgres"].update(mode="external", externalUrlSecret="dbUrl"), "postgres",
      "external mode takes no storage, tuning, backup, resources"),
     (lambda d: d["postgres"]["tuning"].update(workMem="4 MB"), "postgres.tuning.workMem", "PostgreSQL memory setting"),
+    (lambda d: d["postgres"]["tuning"].update(workMem="4MB\n"), "postgres.tuning.workMem", "PostgreSQL memory setting"),
     (lambda d: d["postgres"]["backup"].update(schedule="daily"), "postgres.backup.schedule", "5-field cron"),
     (lambda d: d["redis"]["persistence"].update(size="big"), "redis.persistence.size", "storage quantity"),
     (lambda d: d["api"]["resources"]["requests"].update(cpu="fast"), "api.resources.requests.cpu", "CPU quantity"),
     (lambda d: d["image"].update(tag=""), "image.tag", "pinned version"),
-], ids=["url-in-cluster", "missing-backup", "external-extra", "work-mem", "cron", "size", "cpu", "empty-tag"])
+], ids=["url-in-cluster", "missing-backup", "external-extra", "work-mem", "work-mem-newline", "cron", "size", "cpu", "empty-tag"])
 def test_more_invalid_profiles(mutate, key, reason):
     with pytest.raises(ProfileError, match=f"{key}: .*{reason}"):
         _check(mutate)

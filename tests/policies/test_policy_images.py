@@ -4,7 +4,7 @@ import pytest
 from policy_builders import container, deployment
 
 from policies.guardrails import Context
-from policies.guardrails.images import ImageRef, images_pinned, parse_image
+from policies.guardrails.images import DIGEST, ImageRef, images_pinned, parse_image
 
 
 @pytest.mark.parametrize("ref, expected", [
@@ -109,3 +109,10 @@ def test_every_image_is_judged_after_one_that_is_missing_or_computed():
     web = deployment(containers=[container(name="computed", image=UNKNOWN), container(name="tagged", image="redis:7.2.5")])
     assert image_digests(web, Context(environment="prod")) == [
         "container tagged image 'redis:7.2.5' is pinned by tag only; a tag can be moved"]
+
+
+def test_a_digest_is_64_hex_digits_and_nothing_after_them():
+    good = "sha256:" + "0123456789abcdef" * 4
+    assert DIGEST.match(good)
+    for bad in (good + "\n", good + "0", good[:-1], " " + good):
+        assert DIGEST.match(bad) is None, repr(bad)
