@@ -403,6 +403,10 @@ class Load(_Model):
         None, gt=0, le=1000, description="closed model: users started per second")
     duration: str
     shape: Literal["steady", "ramp", "spike"]
+    warmup_seconds: int = Field(
+        0, ge=0, le=600,
+        description="the first seconds of the load, reported but not judged for p95/p99: users open "
+                    "their connections and the caches fill (errors and throughput are judged throughout)")
     runner: Runner = Field(default_factory=Runner)
 
     @model_validator(mode="after")
@@ -415,6 +419,9 @@ class Load(_Model):
         if self.rps is not None and self.spawn_rate is not None:
             raise ValueError("spawnRate applies to users only; with rps the gate starts the users "
                              "it needs within a second of each stage")
+        if self.warmup_seconds and self.warmup_seconds >= duration_seconds(self.duration):
+            raise ValueError(f"warmupSeconds ({self.warmup_seconds}) must be shorter than the load's "
+                             f"duration ({self.duration}): nothing would be judged")
         return self
 
     @field_validator("duration")

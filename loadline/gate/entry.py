@@ -173,6 +173,10 @@ def resolve(options: GateOptions) -> GateRun:
                       remote=options.remote, prometheus_session=options.prometheus_session)
     except PlanError as exc:
         raise GateError(f"load: {exc}") from None
+    warmup = profile.load.warmup_seconds
+    if warmup and warmup >= run.plan.duration_s:
+        raise GateError(f"--duration: {run.plan.duration_s} s leaves nothing to judge after the profile's "
+                        f"{warmup} s warm-up (load.warmupSeconds); run longer than {warmup} s")
     wd = workdir(options.local_dir)
     state = read_state(wd)
     try:

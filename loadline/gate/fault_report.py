@@ -184,15 +184,24 @@ def _judge(inj: Injection, during: Window, after: Window, recovery: float | None
     return out
 
 
-def _steady_buckets(timeline: list[dict[str, Any]], injections: list[Injection],
-                    report: FaultReport) -> list[dict[str, Any]]:
-    """The seconds outside every fault and its recovery (to the run's end when it never recovered)."""
-    spans = []
+def fault_spans(injections: list[Injection], report: FaultReport) -> list[tuple[float, float]]:
+    """[start, end) epoch seconds of each fault and its recovery (to the end when it never recovered)."""
+    spans: list[tuple[float, float]] = []
     for inj, fault in zip(injections, report.injected, strict=False):
         start = math.floor(inj.started_at or 0)
         end = (inj.ended_at or inj.started_at or 0) + (fault.recovery_seconds or 0)
         spans.append((start, math.ceil(end) if fault.recovery_seconds is not None else math.inf))
+    return spans
+
+
+def _outside(timeline: list[dict[str, Any]], spans: list[tuple[float, float]]) -> list[dict[str, Any]]:
     return [b for b in timeline if not any(lo <= b["t"] < hi for lo, hi in spans)]
+
+
+def _steady_buckets(timeline: list[dict[str, Any]], injections: list[Injection],
+                    report: FaultReport) -> list[dict[str, Any]]:
+    """The seconds outside every fault and its recovery."""
+    return _outside(timeline, fault_spans(injections, report))
 
 
 def steady_errors(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> tuple[int, int]:
@@ -208,10 +217,16 @@ def _stats(histogram: dict[str, int], seconds: int, failures: int = 0) -> Endpoi
                          rps=n / seconds if seconds else 0.0)
 
 
-def steady_latency(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> RunStats:
-    """Latency outside every fault and its recovery, overall and per endpoint: what the run's own
-    p95 and p99 targets judge in a fault run (the fault's own seconds are judged by its recovery)."""
-    kept = _steady_buckets(timeline, injections, report)
+def latency_outside(timeline: list[dict[str, Any]], spans: list[tuple[float, float]]) -> RunStats:
+    """Latency of the requests that started outside `spans`, overall and per endpoint: what the
+    run's own p95 and p99 targets judge when part of the run is judged otherwise (a fault and its
+    recovery, by the fault targets) or not at all (the warm-up)."""
+    kept = _outside(timeline, spans)
     window = merge(kept)
     return RunStats(total=_stats(window["latency_ms"], len(kept), window["failures"]),
                     endpoints={name: _stats(h, len(kept)) for name, h in window["endpoints"].items()})
+
+
+def steady_latency(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> RunStats:
+    """Latency outside every fault and its recovery (the fault's own seconds are judged by its recovery)."""
+    return latency_outside(timeline, fault_spans(injections, report))

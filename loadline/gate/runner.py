@@ -10,6 +10,7 @@ them, never from the CSV, which lags the real totals.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from loadline.gate.baseline import read as read_baseline
 from loadline.gate.baseline import save as save_baseline
 from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, decide
 from loadline.gate.evidence import ServerTargets, Window
-from loadline.gate.fault_report import FaultReport, fault_report, steady_errors, steady_latency
+from loadline.gate.fault_report import FaultReport, fault_report, fault_spans, latency_outside, steady_errors
 from loadline.gate.host import HostError, check_host
 from loadline.gate.verdict import LoadResult, ServerResult, Verdict
 from loadline.gate.writes import WriteCheckError, acknowledged_ids, lost_in_postgres, lost_via_api
@@ -239,7 +240,7 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
             if not stats_file.exists():
                 raise GateError(f"the runner brought back no statistics ({stats_file} is missing)")
     load_start = _load_start(run.report_dir)
-    window = Window(load_start or started, time.time())
+    window = _server_window(run, load_start or started, time.time(), injections)
     stats, raw = read_stats(stats_file)
     alerts = None
     if receiver is not None and load_start is not None:
@@ -253,11 +254,11 @@ def run_gate(run: GateRun, console: Console) -> Verdict:
         raise GateError(f"{not_offered}. This run did not happen: no verdict is written "
                         f"(statistics in {stats_file})")
     fault = _fault_report(run, injections, load_start, raw) if run.faults else None
-    error_basis = latency_basis = None
+    error_basis = None
     if fault is not None:
         failed, requests = steady_errors(raw.get("timeline", []), injections, fault)
         error_basis = ("outside the faults", failed, requests)
-        latency_basis = ("outside the faults", steady_latency(raw.get("timeline", []), injections, fault))
+    latency_basis = _latency_basis(run, raw.get("timeline", []), load_start, injections, fault)
     decision = decide(run.targets, stats, error_basis=error_basis, latency_basis=latency_basis)
     shortfall = arrival.shortfall_failure(run.plan, stats.total.requests, generator)
     if shortfall:
@@ -338,13 +339,45 @@ def _fault_report(run: GateRun, injections: list[Injection], load_start: float |
 def _server(run: GateRun, window: Window, console: Console) -> ServerResult:
     if not run.server_evidence:
         return evidence.unavailable("not asked (--no-server-evidence)", url=run.prometheus_url, judged=False)
+    scrape_s = duration_seconds(run.profile.monitoring.scrape_interval)
+    if window.end - window.start < 1:
+        return evidence.unavailable(
+            "nothing left to judge: the first fault starts before the warm-up ends and a scrape "
+            f"interval ({scrape_s:g} s) has passed; start the fault later", url=run.prometheus_url)
     with console.status("asking Prometheus for the server's side of the run"):
         return evidence.gather(
-            run.prometheus_url, API_JOB, window, duration_seconds(run.profile.monitoring.scrape_interval),
+            run.prometheus_url, API_JOB, window, scrape_s,
             ServerTargets(p95_ms=run.targets.p95_ms, p99_ms=run.targets.p99_ms,
                           max_error_ratio=run.targets.max_error_ratio,
                           cache_hit_ratio=run.profile.slo.cache_hit_ratio if run.cache_hit_ratio is None
                           else run.cache_hit_ratio), session=run.prometheus_session)
+
+
+def _server_window(run: GateRun, start: float, end: float, injections: list[Injection]) -> Window:
+    """The window the server's evidence judges: after the warm-up, and in a fault run only the
+    steady part before the first fault, ending a scrape interval early so that no scrape taken
+    inside the fault counts (the fault section judges the fault and what follows it)."""
+    start += run.profile.load.warmup_seconds
+    started = [inj.started_at for inj in injections if inj.started_at is not None]
+    if started:
+        end = min(end, min(started) - duration_seconds(run.profile.monitoring.scrape_interval))
+    return Window(start, max(start, end))
+
+
+def _latency_basis(run: GateRun, timeline: list[dict[str, Any]], load_start: float | None,
+                   injections: list[Injection], fault: FaultReport | None) -> tuple[str, RunStats] | None:
+    """The part of the run whose latency the p95/p99 targets judge, when it is not the whole run:
+    after the warm-up (load.warmupSeconds) and outside each fault and its recovery."""
+    spans: list[tuple[float, float]] = []
+    where: list[str] = []
+    warmup = run.profile.load.warmup_seconds
+    if warmup and load_start is not None:
+        spans.append((-math.inf, math.floor(load_start) + warmup))
+        where.append(f"after the {warmup} s warm-up")
+    if fault is not None:
+        spans += fault_spans(injections, fault)
+        where.append("outside the faults")
+    return (", ".join(where), latency_outside(timeline, spans)) if spans else None
 
 
 def load_result(run: GateRun, requests: int, generator: GeneratorReport) -> LoadResult:
@@ -357,7 +390,7 @@ def load_result(run: GateRun, requests: int, generator: GeneratorReport) -> Load
         offered_rps=None if offered is None else round(offered, 2),
         achieved_rps=round(requests / plan.duration_s, 2), users=plan.users,
         per_user_rps=None if plan.per_user_rps is None else round(plan.per_user_rps, 4),
-        duration_s=plan.duration_s, workers=run.workers,
+        duration_s=plan.duration_s, warmup_s=run.profile.load.warmup_seconds, workers=run.workers,
         generator_cpu_warning=generator.cpu_warning, late_ratio=round(generator.late_ratio, 6))
 
 

@@ -99,6 +99,7 @@ class LoadResult(Section):
     users: int = Field(ge=0, description="peak users")
     per_user_rps: Number | None = Field(description="each user's pacing; null in the closed model")
     duration_s: int = Field(ge=0, description="planned run length, s")
+    warmup_s: int = Field(0, ge=0, description="first seconds of the load not judged for p95/p99 (load.warmupSeconds)")
     workers: int = Field(ge=0, description="Locust worker processes under a master; 0: one process")
     generator_cpu_warning: bool = Field(description="Locust warned of a generator process above 90 % CPU")
     late_ratio: Ratio = Field(

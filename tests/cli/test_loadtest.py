@@ -55,6 +55,8 @@ def test_a_command_that_cannot_run_exits_2_without_a_traceback(tmp_path):
       "--fault", "redis-stall@9s:3s"], "ends at 12s but the load lasts 10s"),
     (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-stall@5s"],
      "only injected in the local environment"),
+    (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--duration", "5s"],
+     "--duration: 5 s leaves nothing to judge after the profile's 5 s warm-up"),
     (["--stack", "local", "--host", "http://127.0.0.1:1", "--api-key", "k", "--fault", "redis-all-kill@5s"],
      "no usable kubeconfig"),
     (["--stack", "local", "--rps", "0", "--host", "http://127.0.0.1:1"], "--rps: must be > 0"),

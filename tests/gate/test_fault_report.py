@@ -1,11 +1,19 @@
 """The fault section: windows, recovery and the fault targets, from a per-second timeline."""
 
 import json
+import math
 
 from loadline.faults.schedule import Injection
 from loadline.faults.spec import parse_fault
 from loadline.gate.decision import Decision, EndpointStats, RunStats, Targets, decide
-from loadline.gate.fault_report import fault_report, recovery_seconds, steady_errors, steady_latency
+from loadline.gate.fault_report import (
+    fault_report,
+    fault_spans,
+    latency_outside,
+    recovery_seconds,
+    steady_errors,
+    steady_latency,
+)
 from loadline.gate.verdict import Verdict
 from loadline.profile import FaultTargets
 from loadtests.timeline import Timeline, merge, percentile
@@ -421,3 +429,16 @@ def test_timeline_keeps_a_histogram_per_endpoint_through_merge():
     assert m["latency_ms"] == {"5": 1, "250": 1, "7": 2}
     # Buckets written before endpoints were kept still merge.
     assert merge([{k: v for k, v in b.items() if k != "endpoints"} for b in tl.as_list()])["endpoints"] == {}
+
+
+def test_latency_outside_a_warm_up_and_a_fault_judges_only_the_rest():
+    fast = {"GET /v1/events": (90, 10), "POST /v1/events": (10, 30)}
+    slow = {"GET /v1/events": (90, 600), "POST /v1/events": (10, 900)}
+    tl = endpoint_timeline([slow] * 3 + [fast] * 7 + [slow] * 2 + [fast] * 8)
+    inj = [injection("redis-all-kill@10s:2s", 10.0, 12.0)]
+    spans = [(-math.inf, T0 + 3), *fault_spans(inj, report(inj, tl))]
+    judged = latency_outside(tl, spans)
+    assert judged.total.requests == 1500 and judged.total.p99_ms == 30
+    assert judged.endpoints["POST /v1/events"].p95_ms == 30
+    # One second less of warm-up and a slow second is judged again.
+    assert latency_outside(tl, [(-math.inf, T0 + 2), *spans[1:]]).total.p95_ms == 600
