@@ -80,7 +80,10 @@ def print_summary(console: Console, verdict: Verdict) -> None:
         console.print(f"load: {load_line(verdict)}")
     if verdict.server is not None:
         if verdict.server.per_route:
-            routes = Table(title="the server's view (Prometheus, same window)")
+            server = verdict.server
+            span = (f"{server.window_end - server.window_start:.0f} s judged"
+                    if server.window_start is not None and server.window_end is not None else "the run")
+            routes = Table(title=f"the server's view (Prometheus, {span})")
             for col in ("route", "requests", "5xx", "p95 ms", "p99 ms"):
                 routes.add_column(col, justify="left" if col == "route" else "right")
             for name, r in sorted(verdict.server.per_route.items()):

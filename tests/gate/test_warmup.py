@@ -87,3 +87,20 @@ def test_a_fault_inside_the_warm_up_leaves_the_server_nothing_and_says_so():
     result = _server(run, w, Console(quiet=True))
     assert not result.available and result.failures
     assert "start the fault later" in result.failures[0]
+
+
+def test_the_terminal_names_how_long_a_window_the_server_judged():
+    import io
+
+    from loadline.gate.summary import print_summary
+    from loadline.gate.verdict import ServerResult, ServerRoute, Verdict
+    from tests.gate.test_verdict import STATS
+
+    targets = Targets(p95_ms=50, min_rps=1, max_error_ratio=0.01)
+    server = ServerResult(available=True, window_start=T0 + 5, window_end=T0 + 31, requests=10,
+                          per_route={"GET /v1/events": ServerRoute(requests=10, http_5xx=0, p95_ms=3, p99_ms=4)})
+    verdict = Verdict.build(stack="local", host="h", targets=targets, stats=STATS,
+                            decision=decide(targets, STATS), server=server)
+    out = io.StringIO()
+    print_summary(Console(file=out, width=200), verdict)
+    assert "the server's view (Prometheus, 26 s judged)" in out.getvalue()
