@@ -59,7 +59,9 @@ class Subscriber:
                            socket_timeout=max(1.0, self.timeout_s), health_check_interval=1)
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
+                # redis-py waits for a hung server's answer to a new connection's handshake without its
+                # socket timeout: bounded here, so a hung node is left for the next one like a dead one.
+                await asyncio.wait_for(pubsub.subscribe(CHANNEL), max(1.0, self.timeout_s))
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:

@@ -1,0 +1,222 @@
+"""One worker's invalidation subscription, in-process, on real Redis (standalone and cluster)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from app.invalidation import CHANNEL, Subscriber
+from app.l1 import L1
+from tests.app.conftest import make_settings
+
+# Never connected to: the subscriber only parses it.
+DATABASE_URL = "postgresql://loadline:unused@127.0.0.1:1/loadline"
+WAIT_S = 20.0
+
+
+def _subscriber(urls: list[str], mode: str = "standalone", l1: L1 | None = None) -> Subscriber:
+    settings = make_settings(DATABASE_URL, urls, redis_mode=mode, redis_timeout_seconds=0.2)
+    return Subscriber(settings, l1 or L1(size=100, ttl_s=60))
+
+
+async def _until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {WAIT_S} s"
+        await asyncio.sleep(0.01)
+
+
+def _numsub(server) -> int:
+    with server.client() as c:
+        return dict(c.pubsub_numsub(CHANNEL)).get(CHANNEL.encode(), 0)
+
+
+def test_the_nodes_are_read_from_the_urls_with_the_database_only_in_standalone_mode():
+    standalone = _subscriber(["redis://10.0.0.7:6390/3"])
+    assert standalone.nodes == [("10.0.0.7", 6390, 3)]
+    assert _subscriber(["redis://redis-host"]).nodes == [("redis-host", 6379, 0)]
+    cluster = _subscriber(["redis://a:7001/2", "redis://b:7002"], mode="cluster")
+    assert cluster.nodes == [("a", 7001, 0), ("b", 7002, 0)]
+    assert standalone.timeout_s == 0.2
+    assert (standalone.connected, standalone.stopping, standalone.messages, standalone.task) == (False, False, 0, None)
+
+
+def test_the_subscription_confirmation_drops_every_page():
+    l1 = L1(size=100, ttl_s=60)
+    l1.put_page("page", b"p", ("h", 1, 1), l1.version)
+    l1.put_event("event", b"e")
+    sub = _subscriber(["redis://127.0.0.1:6379"], l1=l1)
+    sub.handle({"type": "subscribe", "channel": CHANNEL.encode(), "data": 1})
+    assert sub.connected is True and sub.messages == 0
+    assert l1.get("page") is None and l1.get("event") == b"e"
+
+
+@pytest.mark.parametrize(("data", "hour_page", "day_page", "other_page"), [
+    (b"5 2", None, None, b"o"),        # hour 5, day 2: the pages under them only
+    (b"garbage", None, None, None),    # unreadable: anything may have changed
+    (b"5 2 9", None, None, None),
+    (b"5", None, None, None),
+])
+def test_a_message_drops_the_pages_under_its_hour_and_day(data, hour_page, day_page, other_page):
+    l1 = L1(size=100, ttl_s=60)
+    l1.put_page("hour 5", b"h", ("h", 5, 5), l1.version)
+    l1.put_page("day 2", b"d", ("d", 2, 2), l1.version)
+    l1.put_page("other", b"o", ("h", 40, 41), l1.version)
+    sub = _subscriber(["redis://127.0.0.1:6379"], l1=l1)
+    sub.handle({"type": "message", "channel": CHANNEL.encode(), "data": data})
+    assert sub.messages == 1 and sub.connected is False
+    assert [l1.get(k) for k in ("hour 5", "day 2", "other")] == [hour_page, day_page, other_page]
+    assert l1.version == 1
+
+
+def test_other_pubsub_messages_change_nothing():
+    l1 = L1(size=100, ttl_s=60)
+    l1.put_page("page", b"p", ("h", 1, 1), l1.version)
+    sub = _subscriber(["redis://127.0.0.1:6379"], l1=l1)
+    sub.handle({"type": "unsubscribe", "channel": CHANNEL.encode(), "data": 0})
+    assert (sub.connected, sub.messages, l1.version, l1.get("page")) == (False, 0, 0, b"p")
+
+
+def test_a_published_write_reaches_the_l1_and_stop_leaves_no_subscription(redis):
+    async def scenario():
+        l1 = L1(size=100, ttl_s=60)
+        l1.put_page("before", b"b", ("h", 7, 7), l1.version)
+        sub = _subscriber([redis.url], l1=l1)
+        sub.start()
+        await _until(lambda: sub.connected, "the subscription is confirmed")
+        assert l1.get("before") is None  # cached before the subscription: it may have missed a message
+        l1.put_page("hour 7", b"h", ("h", 7, 7), l1.version)
+        l1.put_page("hour 8", b"h", ("h", 8, 8), l1.version)
+        with redis.client() as c:
+            c.publish(CHANNEL, "7 9")
+        await _until(lambda: sub.messages == 1, "the message arrives")
+        assert l1.get("hour 7") is None and l1.get("hour 8") == b"h"
+        await sub.stop()
+        assert sub.task.done()
+        return sub
+
+    sub = asyncio.run(scenario())
+    assert sub.stopping is True
+    deadline = time.monotonic() + WAIT_S
+    while _numsub(redis):  # the server drops a closed connection's subscription asynchronously
+        assert time.monotonic() < deadline, "the subscription outlived stop()"
+        time.sleep(0.01)
+
+
+def test_the_subscription_comes_back_after_redis_restarts_and_drops_every_page(redis, outage, caplog):
+    async def scenario():
+        l1 = L1(size=100, ttl_s=60)
+        sub = _subscriber([redis.url], l1=l1)
+        sub.start()
+        await _until(lambda: sub.connected, "the subscription is confirmed")
+        await asyncio.to_thread(outage.stop, redis)
+        await _until(lambda: not sub.connected, "the lost subscription is noticed")
+        assert any(r.getMessage() == "invalidation subscription lost" for r in caplog.records)
+        # Cached while down: a write made meanwhile was never heard of.
+        l1.put_page("while down", b"w", ("h", 3, 3), l1.version)
+        await asyncio.to_thread(outage.restart, redis)
+        await _until(lambda: sub.connected, "the subscription is back")
+        assert l1.get("while down") is None
+        with redis.client() as c:
+            c.publish(CHANNEL, "3 3")
+        await _until(lambda: sub.messages == 1, "a message after the restart arrives")
+        assert _numsub(redis) == 1
+        await sub.stop()
+
+    with caplog.at_level(logging.WARNING, logger="app.invalidation"):
+        asyncio.run(scenario())
+
+
+def test_the_subscription_sits_on_the_first_startup_node_and_uses_the_urls_database(redis, redis_cluster):
+    async def scenario():
+        standalone = _subscriber([redis.url.rsplit("/", 1)[0] + "/3"])
+        cluster = _subscriber(redis_cluster.url.split(","), mode="cluster")
+        standalone.start()
+        cluster.start()
+        await _until(lambda: standalone.connected and cluster.connected, "both subscriptions are confirmed")
+        with redis.client() as c:
+            subscribed = [client for client in c.client_list() if client.get("sub") != "0"]
+        # The database does not change what a subscription hears, but it is the one the URL names.
+        assert "3" in [client["db"] for client in subscribed], subscribed
+        # PUBSUB NUMSUB counts a cluster node's own subscribers only.
+        assert [_numsub(n) for n in redis_cluster.nodes] == [1] + [0] * (len(redis_cluster.nodes) - 1)
+        await standalone.stop()
+        await cluster.stop()
+
+    asyncio.run(scenario())
+
+
+def test_an_unreachable_first_node_is_skipped_quietly_for_the_next_one(redis_cluster, caplog):
+    first, second = redis_cluster.nodes[:2]
+    # Nothing listens on 127.0.0.2 (the nodes bind 127.0.0.1), but the port is a live node's:
+    # a client that ignored the host would reach it.
+    urls = [f"redis://127.0.0.2:{first.port}", *redis_cluster.url.split(",")[1:]]
+
+    async def scenario():
+        l1 = L1(size=100, ttl_s=60)
+        sub = _subscriber(urls, mode="cluster", l1=l1)
+        sub.start()
+        await _until(lambda: sub.connected, "the subscription on the second node is confirmed")
+        assert (_numsub(first), _numsub(second)) == (0, 1)
+        l1.put_page("day 4", b"d", ("d", 4, 4), l1.version)
+        # A PUBLISH on any node reaches a subscriber on every node of the cluster.
+        with redis_cluster.nodes[-1].client() as c:
+            c.publish(CHANNEL, "0 4")
+        await _until(lambda: sub.messages == 1, "a message published on another node arrives")
+        assert l1.get("day 4") is None
+        await sub.stop()
+
+    with caplog.at_level(logging.WARNING, logger="app.invalidation"):
+        asyncio.run(scenario())
+    # Never connected to the unreachable node: nothing was lost there.
+    assert not [r for r in caplog.records if r.name == "app.invalidation"]
+
+
+@pytest.fixture
+def silent_node() -> Iterator[str]:
+    """A URL whose port accepts no connection and refuses none: its accept queue is full, SYNs are dropped."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    held = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(listener.getsockname())
+        held.append(s)
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}"
+    for s in (*held, listener):
+        s.close()
+
+
+def test_a_node_that_never_answers_the_connect_is_left_for_the_next_one(silent_node, redis_cluster):
+    async def scenario():
+        sub = _subscriber([silent_node, *redis_cluster.url.split(",")], mode="cluster")
+        sub.start()
+        await _until(lambda: sub.connected, "the subscription past the silent node is confirmed")
+        await sub.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_hung_node_is_left_for_the_next_one(redis, redis_cluster):
+    # The standalone server stands in for a hung cluster node: a stopped cluster node would fail over.
+    async def scenario():
+        sub = _subscriber([redis.url, *redis_cluster.url.split(",")], mode="cluster")
+        os.kill(redis.proc.pid, signal.SIGSTOP)
+        try:
+            sub.start()
+            await _until(lambda: sub.connected, "the subscription past the hung node is confirmed")
+        finally:
+            os.kill(redis.proc.pid, signal.SIGCONT)
+        assert _numsub(redis) == 0
+        await sub.stop()
+
+    asyncio.run(scenario())
