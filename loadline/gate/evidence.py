@@ -139,6 +139,9 @@ def cache_hits_and_lookups(by_tier_result: dict[str, float]) -> tuple[float, flo
 def collect(prom: Prometheus, job: str, window: Window, scrape_interval_s: float) -> Evidence:
     """Wait for the scrape after the run, then query the window. Raises EvidenceError."""
     at = prom.wait_for_scrape(job, window.end, scrape_interval_s)
+    # A window that ended a while ago (a fault run's steady part before its fault) is read as
+    # of its first scrape, not as of the latest one, which would take in what came after it.
+    at = min(at, window.end + scrape_interval_s)
     # From the run's start to the first scrape after its end: increase() then holds the run.
     rng = f"{max(1, math.ceil(at - window.start))}s"
     sel = f'job="{job}",route=~"{ROUTES}"'

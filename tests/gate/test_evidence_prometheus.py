@@ -171,6 +171,16 @@ def test_the_window_is_read_as_the_server_recorded_it(prom):
                                {"alertname": "LoadlineRedisDown", "severity": "page"}]
 
 
+def test_a_window_that_ended_earlier_is_read_as_of_its_own_next_scrape(prom):
+    url, end = prom
+    # Ended 65 s before the last sample (a fault run's steady part): the later minute of
+    # requests and the alerts that fired in the last 20 s are not the window's.
+    ev = collect(Prometheus(url), JOB, Window(end - 120, end - 65), STEP)
+    assert ev.window == Window(end - 120, end - 60)
+    assert ev.requests == 150 * 60
+    assert "LoadlineNoSeverity" not in [a["alertname"] for a in ev.alerts_fired]
+
+
 def test_gather_puts_the_evidence_and_its_failures_in_the_verdict(prom):
     url, end = prom
     result = gather(url, JOB, Window(end - WINDOW + 0.25, end - 2), STEP, TARGETS)
