@@ -336,11 +336,11 @@ def _fault_report(run: GateRun, injections: list[Injection], load_start: float |
                         checked_in="postgres" if run.db_url else "api")
 
 
-def _server(run: GateRun, window: Window, console: Console) -> ServerResult:
+def _server(run: GateRun, window: Window | None, console: Console) -> ServerResult:
     if not run.server_evidence:
         return evidence.unavailable("not asked (--no-server-evidence)", url=run.prometheus_url, judged=False)
     scrape_s = duration_seconds(run.profile.monitoring.scrape_interval)
-    if window.end - window.start < 1:
+    if window is None:
         return evidence.unavailable(
             "nothing left to judge: the first fault starts before the warm-up ends and a scrape "
             f"interval ({scrape_s:g} s) has passed; start the fault later", url=run.prometheus_url)
@@ -353,7 +353,7 @@ def _server(run: GateRun, window: Window, console: Console) -> ServerResult:
                           else run.cache_hit_ratio), session=run.prometheus_session)
 
 
-def _server_window(run: GateRun, start: float, end: float, injections: list[Injection]) -> Window:
+def _server_window(run: GateRun, start: float, end: float, injections: list[Injection]) -> Window | None:
     """The window the server's evidence judges: after the warm-up, and in a fault run only the
     steady part before the first fault, ending a scrape interval early so that no scrape taken
     inside the fault counts (the fault section judges the fault and what follows it)."""
@@ -361,6 +361,8 @@ def _server_window(run: GateRun, start: float, end: float, injections: list[Inje
     started = [inj.started_at for inj in injections if inj.started_at is not None]
     if started:
         end = min(end, min(started) - duration_seconds(run.profile.monitoring.scrape_interval))
+        if end - start < 1:
+            return None
     return Window(start, max(start, end))
 
 
