@@ -70,12 +70,15 @@ class Decision:
     failures: list[str]
 
 
-def _latency_failures(where: str, stats: EndpointStats, targets: Targets) -> list[str]:
+def _latency_failures(where: str, stats: EndpointStats, targets: Targets, basis: str = "") -> list[str]:
+    """`basis` names the part of the run judged when it is not the whole (appended, so a
+    sentence still starts with where it failed and what)."""
+    tail = f" ({basis})" if basis else ""
     out = []
     if stats.p95_ms > targets.p95_ms:
-        out.append(f"{where}: p95 {stats.p95_ms:g} ms exceeds target {targets.p95_ms:g} ms")
+        out.append(f"{where}: p95 {stats.p95_ms:g} ms exceeds target {targets.p95_ms:g} ms{tail}")
     if targets.p99_ms is not None and stats.p99_ms > targets.p99_ms:
-        out.append(f"{where}: p99 {stats.p99_ms:g} ms exceeds target {targets.p99_ms:g} ms")
+        out.append(f"{where}: p99 {stats.p99_ms:g} ms exceeds target {targets.p99_ms:g} ms{tail}")
     return out
 
 
@@ -91,10 +94,10 @@ def decide(targets: Targets, stats: RunStats, *,
     total = stats.total
     if total.requests == 0:
         return Decision(False, ["overall: no request completed, nothing to judge"])
-    suffix, latency = (f" ({latency_basis[0]})", latency_basis[1]) if latency_basis else ("", stats)
-    failures = _latency_failures(f"overall{suffix}", latency.total, targets)
+    basis, latency = latency_basis if latency_basis else ("", stats)
+    failures = _latency_failures("overall", latency.total, targets, basis)
     for name in sorted(latency.endpoints):
-        failures += _latency_failures(f"{name}{suffix}", latency.endpoints[name], targets)
+        failures += _latency_failures(name, latency.endpoints[name], targets, basis)
     if total.rps < targets.min_rps:
         failures.append(f"overall: throughput {total.rps:.2f} rps is below target {targets.min_rps:g} rps")
     where, failed, requests = error_basis or ("overall", total.failures, total.requests)

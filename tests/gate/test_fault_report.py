@@ -415,7 +415,7 @@ def test_steady_latency_still_fails_a_slow_endpoint_outside_the_fault():
     steady = steady_latency(tl, inj, r)
     whole = RunStats(total=EndpointStats(2000, 0, 10, 10, 300, 100))
     judged = decide(TARGETS, whole, latency_basis=("outside the faults", steady))
-    assert judged.failures == ["POST /v1/events (outside the faults): p95 300 ms exceeds target 100 ms"]
+    assert judged.failures == ["POST /v1/events: p95 300 ms exceeds target 100 ms (outside the faults)"]
 
 
 def test_timeline_keeps_a_histogram_per_endpoint_through_merge():

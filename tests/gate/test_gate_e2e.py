@@ -26,7 +26,7 @@ LOADLINE = str(Path(sys.executable).parent / "loadline")
 VERDICT_KEYS = {"schemaVersion", "stack", "host", "passed", "targets", "measured", "per_endpoint", "failures", "fault",
                 "alerts", "load", "server", "baseline"}
 LOAD_KEYS = {"model", "target_rps", "offered_rps", "achieved_rps", "users", "per_user_rps", "duration_s",
-             "workers", "generator_cpu_warning", "late_ratio"}
+             "warmup_s", "workers", "generator_cpu_warning", "late_ratio"}
 MEASURED_KEYS = {"p50_ms", "p95_ms", "p99_ms", "rps", "error_ratio", "requests", "failures"}
 ENDPOINTS = {"GET /v1/events/search (hot window)", "GET /v1/events/search (cold window)",
              "GET /v1/events/{event_id}", "POST /v1/events"}
