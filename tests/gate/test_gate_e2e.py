@@ -160,7 +160,7 @@ def review_stack(request):
         profile["slo"].update(p95Ms=p95_ms, minRps=min_rps, maxErrorRatio=max_error_ratio)
         profile["slo"].pop("p99Ms", None)
         profile["slo"].pop("cacheHitRatio", None)
-        profile["load"].update(duration="5s", rps=40)
+        profile["load"].update(duration="5s", rps=40, warmupSeconds=0)
         path = STACKS_DIR / f"Pulumi.{name}.yaml"
         path.write_text(GENERATED_MARKER + "\n" + yaml.safe_dump(doc))
         made.append(path)

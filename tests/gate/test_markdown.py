@@ -14,7 +14,7 @@ VERDICT = {
     "fault": None,
     "alerts": None,
     "load": {"model": "open", "target_rps": 40, "offered_rps": 39.5, "achieved_rps": 42.0, "users": 10,
-             "per_user_rps": 4, "duration_s": 30, "workers": 2, "generator_cpu_warning": False,
+             "per_user_rps": 4, "duration_s": 30, "warmup_s": 0, "workers": 2, "generator_cpu_warning": False,
              "late_ratio": 0.0},
     "server": {"available": False, "reason": "not asked (--no-server-evidence)", "prometheus_url": None,
                "window_start": None, "window_end": None, "requests": None, "p95_ms": None, "p99_ms": None,
