@@ -36,7 +36,7 @@ class Database:
         self.pool = await asyncpg.create_pool(
             self.settings.database_url, min_size=0, max_size=self.settings.db_pool_max,
             command_timeout=self.settings.db_timeout_seconds, timeout=self.settings.db_timeout_seconds,
-            max_inactive_connection_lifetime=300)
+            max_inactive_connection_lifetime=300, reset=_keep_session)
         POOL_MAX.set(self.settings.db_pool_max)
         asyncio.get_running_loop().create_task(self._warm())
 
@@ -108,6 +108,16 @@ class Database:
             return None
         except AppError:
             return "unreachable"
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release, which asyncpg runs after it has rolled back any open transaction.
+
+    Its default sends `RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()`: one more round
+    trip inside every request that touches the database (a write's commit, then the reset, before
+    the response). The service's pooled connections hold no session state to undo (no SET, LISTEN,
+    cursor or advisory lock; migrations use a connection of their own), so there is nothing to send.
+    """
 
 
 async def _select_one(conn: asyncpg.Connection) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.app.conftest import API_KEY, EVENT, create, metric
+import asyncio
+
+from app.db import Database
+from tests.app.conftest import API_KEY, EVENT, create, make_settings, metric
 
 WINDOW = {"starts_at": "2035-02-01T00:00:00Z", "ends_at": "2035-02-02T00:00:00Z"}
 
@@ -24,3 +27,38 @@ def test_connections_return_to_the_pool_after_requests(client, postgres, outage)
     assert metric(client, "db_pool_connections_in_use") == baseline == 0
     pool = client.app.state.services.db.pool
     assert pool.get_size() - pool.get_idle_size() == 0  # the pool's own count agrees
+
+
+def _released_queries(database_url: str, redis_url: str, first_sql: str) -> tuple[list[str], bool]:
+    """The queries a pooled connection sends from checkout until it is back in the pool, and
+    whether the next checkout of that connection is inside a transaction."""
+    async def scenario():
+        db = Database(make_settings(database_url, [redis_url], db_pool_max=1))
+        await db.open()
+        sent: list[str] = []
+        try:
+            async with db.connection() as conn:
+                conn.add_query_logger(lambda record: sent.append(record.query))
+                await conn.execute(first_sql)
+            # The same (only) connection, after the release has finished.
+            async with db.connection() as conn:
+                in_transaction = conn.is_in_transaction()
+            return sent, in_transaction
+        finally:
+            await db.close()
+    return asyncio.run(scenario())
+
+
+def test_a_released_connection_costs_no_reset_round_trip(database_url, redis):
+    # The default reset (RESET ALL, UNLISTEN *, CLOSE ALL, advisory unlock) would show up here as
+    # a second query: one more round trip before each response that used the database.
+    sent, in_transaction = _released_queries(database_url, redis.url, "SELECT 1")
+    assert sent == ["SELECT 1"]
+    assert in_transaction is False
+
+
+def test_a_connection_released_inside_a_transaction_comes_back_rolled_back(database_url, redis):
+    # Keeping the session must not keep a transaction a failed request left open.
+    sent, in_transaction = _released_queries(database_url, redis.url, "BEGIN")
+    assert sent[0] == "BEGIN"
+    assert in_transaction is False
