@@ -198,15 +198,9 @@ def _outside(timeline: list[dict[str, Any]], spans: list[tuple[float, float]]) -
     return [b for b in timeline if not any(lo <= b["t"] < hi for lo, hi in spans)]
 
 
-def _steady_buckets(timeline: list[dict[str, Any]], injections: list[Injection],
-                    report: FaultReport) -> list[dict[str, Any]]:
-    """The seconds outside every fault and its recovery."""
-    return _outside(timeline, fault_spans(injections, report))
-
-
 def steady_errors(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> tuple[int, int]:
     """(failures, requests) outside every fault and its recovery: what the run's own error target judges."""
-    kept = _steady_buckets(timeline, injections, report)
+    kept = _outside(timeline, fault_spans(injections, report))
     return sum(b["failures"] for b in kept), sum(b["requests"] for b in kept)
 
 
@@ -225,8 +219,3 @@ def latency_outside(timeline: list[dict[str, Any]], spans: list[tuple[float, flo
     window = merge(kept)
     return RunStats(total=_stats(window["latency_ms"], len(kept), window["failures"]),
                     endpoints={name: _stats(h, len(kept)) for name, h in window["endpoints"].items()})
-
-
-def steady_latency(timeline: list[dict[str, Any]], injections: list[Injection], report: FaultReport) -> RunStats:
-    """Latency outside every fault and its recovery (the fault's own seconds are judged by its recovery)."""
-    return latency_outside(timeline, fault_spans(injections, report))

@@ -12,7 +12,6 @@ from loadline.gate.fault_report import (
     latency_outside,
     recovery_seconds,
     steady_errors,
-    steady_latency,
 )
 from loadline.gate.verdict import Verdict
 from loadline.profile import FaultTargets
@@ -387,7 +386,7 @@ def endpoint_timeline(per_second):
     return tl.as_list()
 
 
-def test_steady_latency_judges_p95_outside_the_fault_overall_and_per_endpoint():
+def test_latency_outside_the_faults_judges_p95_the_fault_overall_and_per_endpoint():
     fast = {"GET /v1/events": (80, 10), "POST /v1/events": (20, 20)}
     slow = {"GET /v1/events": (80, 400), "POST /v1/events": (20, 900)}
     # 2 slow seconds in 20: the whole run's p95 is 400 ms, over the 100 ms target.
@@ -395,7 +394,7 @@ def test_steady_latency_judges_p95_outside_the_fault_overall_and_per_endpoint():
     inj = [injection("redis-all-kill@5s:2s", 5.0, 7.0)]
     r = report(inj, tl)
     assert r.passed and r.injected[0].recovery_seconds == 0
-    steady = steady_latency(tl, inj, r)
+    steady = latency_outside(tl, fault_spans(inj, r))
     assert steady.total.requests == 1800 and steady.total.p95_ms == 20
     assert {n: (e.requests, e.p95_ms) for n, e in steady.endpoints.items()} == {
         "GET /v1/events": (1440, 10), "POST /v1/events": (360, 20)}
@@ -406,13 +405,13 @@ def test_steady_latency_judges_p95_outside_the_fault_overall_and_per_endpoint():
     assert judged.passed, judged.failures
 
 
-def test_steady_latency_still_fails_a_slow_endpoint_outside_the_fault():
+def test_latency_outside_the_faults_still_fails_a_slow_endpoint_outside_the_fault():
     fast = {"GET /v1/events": (95, 10), "POST /v1/events": (5, 10)}
     slow_writes = {"GET /v1/events": (95, 10), "POST /v1/events": (5, 300)}
     tl = endpoint_timeline([slow_writes] * 5 + [fast] * 2 + [slow_writes] * 13)
     inj = [injection("redis-stall@5s:2s", 5.0, 7.0)]
     r = report(inj, tl)
-    steady = steady_latency(tl, inj, r)
+    steady = latency_outside(tl, fault_spans(inj, r))
     whole = RunStats(total=EndpointStats(2000, 0, 10, 10, 300, 100))
     judged = decide(TARGETS, whole, latency_basis=("outside the faults", steady))
     assert judged.failures == ["POST /v1/events: p95 300 ms exceeds target 100 ms (outside the faults)"]
