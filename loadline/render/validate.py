@@ -25,6 +25,7 @@ from referencing import Registry, Resource
 from loadline.profile import STACKS_DIR, Profile, load_profile
 from loadline.render import RenderResult, render_stack
 from loadline.render.queries import query_problems
+from loadline.render.rules_under_test import narrow
 
 PROMTOOL = "promtool"
 PROMTOOL_TIMEOUT_S = 120
@@ -171,9 +172,23 @@ def _promtool_on(files: dict[str, Any], runs: list[tuple[list[str], str]]) -> li
         return [Problem("prometheus/", "promtool not found on PATH (make setup installs it)")]
     with tempfile.TemporaryDirectory(prefix="loadline-promtool-") as tmp:
         root = Path(tmp)
-        for rel, content in files.items():
-            (root / Path(rel).name).write_text(yaml.safe_dump(content, sort_keys=False))
+        for name, content in _promtool_files(files).items():
+            (root / name).write_text(yaml.safe_dump(content, sort_keys=False))
         return _promtool_all(runs, root)
+
+
+def _promtool_files(files: dict[str, Any]) -> dict[str, Any]:
+    """File name -> content as promtool reads them: each test file reads only the rules it tests."""
+    by_name = {Path(rel).name: content for rel, content in files.items()}
+    rule_files = {name: content for name, content in by_name.items()
+                  if isinstance(content, dict) and "groups" in content}
+    out: dict[str, Any] = {}
+    for name, content in by_name.items():
+        if name.endswith("_test.yml"):
+            content, extra = narrow(name, content, rule_files)
+            out.update(extra)
+        out[name] = content
+    return out
 
 
 def _rule_files(result: RenderResult) -> dict[str, Any]:

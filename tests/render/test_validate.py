@@ -61,10 +61,17 @@ def test_a_version_without_schemas_is_named():
 BURN_TESTS = [f"prometheus/burn_rate_{w}_test.yml" for w in ("1d", "1h", "3d", "6h")]
 
 
+def break_every_promtool_run(rules: dict) -> None:
+    """An unparsable threshold alert (rules_test.yml reads it) and an unreadable burn-rate group
+    (every burn-rate file reads it): each promtool run has something to report."""
+    rules["groups"][0]["rules"][0]["expr"] = "sum(("
+    next(g for g in rules["groups"] if g["name"] == "loadline-slo-burn")["interval"] = "not-a-duration"
+
+
 def test_promtool_problems_come_back_from_every_run_in_order():
     result = dev()
     assert validate(result) == []
-    result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
+    break_every_promtool_run(result.alert_rules)
     problems = validate(result)
     assert [p.where for p in problems] == ["prometheus/prometheus.yml", "prometheus/rules.yml", *BURN_TESTS,
                                            "prometheus/rules_test.yml", "prometheus/rules.yml"]
@@ -78,7 +85,7 @@ def test_schema_and_promtool_problems_together():
     result = dev()
     deployment = next(m for m in result.manifests if m["kind"] == "Deployment")
     deployment["spec"]["unknownField"] = 1
-    result.alert_rules["groups"][0]["rules"][0]["expr"] = "sum(("
+    break_every_promtool_run(result.alert_rules)
     wheres = [p.where for p in validate(result)]
     assert wheres[0] == object_id(deployment) and wheres[1:] == [
         "prometheus/prometheus.yml", "prometheus/rules.yml", *BURN_TESTS, "prometheus/rules_test.yml",
@@ -88,7 +95,7 @@ def test_schema_and_promtool_problems_together():
 def test_the_early_promtool_run_stands_only_for_the_files_it_checked(monkeypatch):
     result = dev()
     broken = copy.deepcopy(result.alert_rules)
-    broken["groups"][0]["rules"][0]["expr"] = "sum(("
+    break_every_promtool_run(broken)
     # An early run on rules the render will not produce: its problems are not the render's.
     monkeypatch.setattr(monitoring_config, "alert_rules", lambda profile: copy.deepcopy(broken))
     early = EarlyPromtool(result.profile)
