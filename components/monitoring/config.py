@@ -5,7 +5,7 @@ PrometheusRule in operator mode), and `loadline local` runs a real Prometheus on
 loopback with exactly the same output, so what is tested locally is what deploys.
 
 Every alert carries an `slo` label naming the profile target it guards
-(`p95_ms`, `p99_ms`, `max_error_ratio`, `availability`, `min_rps`) or
+(`p95_ms`, `p99_ms`, `max_error_ratio`, `availability`, `min_rps`, `cache_hit_ratio`) or
 `dependency` for the component-down alerts, so a checker can map targets to rules.
 """
 
@@ -26,6 +26,12 @@ HPA_NAME = "loadline-api"
 _REQ = f'http_request_duration_seconds_count{{job="{API_JOB}"}}'
 _BUCKET = f'http_request_duration_seconds_bucket{{job="{API_JOB}"}}'
 _ERR = f'http_request_duration_seconds_count{{job="{API_JOB}",status=~"5.."}}'
+_CACHE_HITS = f'cache_requests_total{{job="{API_JOB}",result="hit"}}'
+# Every request looks in L1 first (L2 only on an L1 miss): the L1 lookups count the requests.
+_CACHE_LOOKUPS = f'cache_requests_total{{job="{API_JOB}",tier="l1"}}'
+# Below this many lookups per second the ratio says more about which pages a few clients
+# happened to ask for than about the cache.
+CACHE_MIN_LOOKUPS_PER_S = 1
 
 def _num(value: float) -> str:
     """A threshold as PromQL text without float noise (0.1 not 0.1000000000000000055)."""
@@ -45,7 +51,7 @@ def alert_rules(profile: Profile) -> dict[str, Any]:
     """A Prometheus rule file `{"groups": [...]}` whose thresholds come from `profile.slo`."""
     return {"groups": [
         {"name": "loadline-slo", "rules": [*_latency_rules(profile), _error_ratio_rule(profile),
-                                           _throughput_rule(profile)]},
+                                           _throughput_rule(profile), *_cache_hit_rules(profile)]},
         {"name": "loadline-dependencies", "rules": _dependency_rules(profile)},
         burn_rate_group(profile),
     ]}
@@ -98,6 +104,28 @@ def _throughput_rule(profile: Profile) -> dict[str, Any]:
             "description": f"Served request rate over 5m is below the {profile.environment} target of {_num(slo.min_rps)} rps.",
         },
     }
+
+
+def _cache_hit_rules(profile: Profile) -> list[dict[str, Any]]:
+    target = profile.slo.cache_hit_ratio
+    if target is None:
+        return []
+    window = "30m"
+    lookups = f"sum(rate({_CACHE_LOOKUPS}[{window}]))"
+    # A cold or shrinking cache is a cost (more PostgreSQL load, slower reads), not yet an
+    # outage: a ticket, over a window long enough that a deploy's cold start does not trip it.
+    return [{
+        "alert": "LoadlineCacheHitRatioLow",
+        "expr": (f"(sum(rate({_CACHE_HITS}[{window}])) / {lookups} < {_num(target)})"
+                 f" and on() ({lookups} >= {_num(CACHE_MIN_LOOKUPS_PER_S)})"),
+        "for": window,
+        "labels": {"environment": profile.environment, "severity": "ticket", "slo": "cache_hit_ratio"},
+        "annotations": {
+            "summary": f"cache hit ratio below {_num(target)}",
+            "description": (f"Cache hits (L1 and L2) over L1 lookups for {window} are below the "
+                            f"{profile.environment} target of {_num(target)}."),
+        },
+    }]
 
 
 def _down_rule(alert: str, metric: str, job: str, dependency: str, summary: str, exporter: str,

@@ -12,7 +12,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from components.monitoring.config import API_JOB, HPA_NAME, POSTGRES_JOB, REDIS_JOB, _num, alert_rules
+from components.monitoring.config import (
+    API_JOB,
+    CACHE_MIN_LOOKUPS_PER_S,
+    HPA_NAME,
+    POSTGRES_JOB,
+    REDIS_JOB,
+    _num,
+    alert_rules,
+)
 from loadline.profile import Profile
 
 _PER_MIN = 10000  # requests per minute in synthetic series: large enough for integer error counts
@@ -70,7 +78,7 @@ def rule_tests(profile: Profile, rule_file: str = "rules.yml") -> dict[str, Any]
     """A promtool test file for the rules of `profile`, reading them from `rule_file`."""
     rules = alert_rules(profile)
     tests = [*_latency_tests(profile, rules), *_error_ratio_tests(profile, rules),
-             *_throughput_tests(profile, rules),
+             *_throughput_tests(profile, rules), *_cache_hit_tests(profile, rules),
              *_dependency_tests(profile, rules), *_hpa_tests(profile, rules)]
     return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
 
@@ -107,6 +115,35 @@ def _throughput_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str,
     tests.append(_case(_traffic(0, 40, total_per_min=max(min_rps, 1) * 60 * 2), "30m",
                        "LoadlineApiThroughputBelowTarget", []))
     return tests
+
+
+def _cache(lookups_per_min: float, hit_ratio: float, minutes: int) -> list[dict[str, str]]:
+    """L1 and L2 lookups: 3/4 of the hits from L1, the rest from L2 on an L1 miss."""
+    hits = lookups_per_min * hit_ratio
+    l1_hits = hits * 3 / 4
+    sel = f'job="{API_JOB}",tier='
+    return [
+        {"series": f'cache_requests_total{{{sel}"l1",result="hit"}}', "values": _counter(l1_hits, minutes)},
+        {"series": f'cache_requests_total{{{sel}"l1",result="miss"}}', "values": _counter(lookups_per_min - l1_hits, minutes)},
+        {"series": f'cache_requests_total{{{sel}"l2",result="hit"}}', "values": _counter(hits - l1_hits, minutes)},
+        {"series": f'cache_requests_total{{{sel}"l2",result="miss"}}', "values": _counter(lookups_per_min - hits, minutes)},
+    ]
+
+
+def _cache_hit_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:
+    target = profile.slo.cache_hit_ratio
+    if target is None:
+        return []
+    alert = "LoadlineCacheHitRatioLow"
+    rule = _rule(rules, alert)
+    busy = CACHE_MIN_LOOKUPS_PER_S * 60 * 10
+    return [
+        # Half the target with traffic: fires. Halfway between the target and 1: silent.
+        _case(_cache(busy, target / 2, 70), "65m", alert, _expect(rule)),
+        _case(_cache(busy, (1 + target) / 2, 70), "65m", alert, []),
+        # No hit at all, but below the minimum traffic: silent.
+        _case(_cache(CACHE_MIN_LOOKUPS_PER_S * 60 / 2, 0, 70), "65m", alert, []),
+    ]
 
 
 def _dependency_tests(profile: Profile, rules: dict[str, Any]) -> list[dict[str, Any]]:

@@ -40,6 +40,14 @@ def test_alert_thresholds_follow_the_profile():
     assert "> 0.144" in changed["LoadlineApiAvailabilityBudgetBurn1h"]["expr"]
 
 
+def test_the_cache_hit_ratio_alert_follows_the_profile_and_exists_only_when_set():
+    low = rules_by_alert(alert_rules(make_profile("prod", {"slo": {"cacheHitRatio": 0.85}})))["LoadlineCacheHitRatioLow"]
+    assert "[30m])) < 0.85)" in low["expr"] and low["expr"].endswith(">= 1)")
+    assert (low["for"], low["labels"]["severity"], low["labels"]["slo"]) == ("30m", "ticket", "cache_hit_ratio")
+    unset = make_profile("prod", {"slo": {"cacheHitRatio": None}})
+    assert "LoadlineCacheHitRatioLow" not in rules_by_alert(alert_rules(unset))
+
+
 def test_every_slo_target_and_dependency_has_an_alert():
     rules = alert_rules(make_profile("staging"))
     slos = {r["labels"].get("slo") for g in rules["groups"] for r in g["rules"] if "alert" in r}
