@@ -54,7 +54,7 @@ class ApiServiceArgs:
     """Stack-wide labels (`loadline:labels`) added to every object."""
 
 
-class ApiService(pulumi.ComponentResource):
+class ApiService(common.Workload):
     """The API and everything that keeps it healthy under load."""
 
     url: pulumi.Output[str]
@@ -65,15 +65,9 @@ class ApiService(pulumi.ComponentResource):
     """DNS name of the headless Service: resolves to every ready pod, for Prometheus' dns_sd."""
 
     def __init__(self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("loadline:api:ApiService", name, None, opts)
         p = args.profile
-        self._name = name
-        self._args = args
-        self._ns = args.namespace
-        self._child = pulumi.ResourceOptions(parent=self)
-        self._lbl = common.labels(name=name, instance=p.namespace, component="api", version=p.image.tag,
-                                  extra=args.extra_labels)
-        self._sel = common.selector(name=name, instance=p.namespace)
+        super().__init__("loadline:api:ApiService", name, args, instance=p.namespace, component="api",
+                         version=p.image.tag, extra=args.extra_labels, opts=opts)
 
         keys_secret = self._api_keys()
         env = self._env(args)

@@ -34,6 +34,24 @@ def dns(service: str, namespace: str, *, pod: str | None = None, port: int | Non
     return f"{scheme}://{host}" if scheme else host
 
 
+class Workload(pulumi.ComponentResource):
+    """A component that deploys one workload under one name.
+
+    Holds what every such component starts from: its name and args, the namespace, the options
+    that parent its children to it, its labels and the selector its Services and pods share.
+    """
+
+    def __init__(self, t: str, name: str, args: Any, *, instance: str, component: str,
+                 version: str | None, extra: Mapping[str, str], opts: pulumi.ResourceOptions | None):
+        super().__init__(t, name, None, opts)
+        self._name = name
+        self._args = args
+        self._ns = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._lbl = labels(name=name, instance=instance, component=component, version=version, extra=extra)
+        self._sel = selector(name=name, instance=instance)
+
+
 def labels(*, name: str, instance: str, component: str, version: str | None = None,
            extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The `app.kubernetes.io/*` labels every object carries, plus stack-wide extras."""

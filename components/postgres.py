@@ -84,7 +84,7 @@ def _password_volume(secret: k8s.core.v1.Secret) -> dict[str, Any]:
     return common.secret_volume("password", secret.metadata.name, {"password": "password"})
 
 
-class Postgres(pulumi.ComponentResource):
+class Postgres(common.Workload):
     """The API's database."""
 
     secret_name: pulumi.Output[str]
@@ -92,16 +92,10 @@ class Postgres(pulumi.ComponentResource):
     metrics_targets: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("loadline:postgres:Postgres", name, None, opts)
         p = args.profile
-        self._name = name
-        self._args = args
-        self._ns = args.namespace
-        self._child = pulumi.ResourceOptions(parent=self)
         version = images.version(images.POSTGRES) if p.postgres.mode == "inCluster" else None
-        self._lbl = common.labels(name=name, instance=p.namespace, component="postgres", version=version,
-                                  extra=args.extra_labels)
-        self._sel = common.selector(name=name, instance=p.namespace)
+        super().__init__("loadline:postgres:Postgres", name, args, instance=p.namespace, component="postgres",
+                         version=version, extra=args.extra_labels, opts=opts)
         self._headless = f"{name}-headless"
 
         if p.postgres.mode == "external":

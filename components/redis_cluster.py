@@ -69,7 +69,7 @@ def redis_conf(profile: Profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-class RedisCluster(pulumi.ComponentResource):
+class RedisCluster(common.Workload):
     """Redis for the API's cache and rate limits."""
 
     url: pulumi.Output[str]
@@ -77,16 +77,10 @@ class RedisCluster(pulumi.ComponentResource):
     metrics_targets: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("loadline:redis:RedisCluster", name, None, opts)
         p = args.profile
-        self._name = name
-        self._args = args
-        self._ns = args.namespace
+        super().__init__("loadline:redis:RedisCluster", name, args, instance=p.namespace, component="redis",
+                         version=images.version(images.REDIS), extra=args.extra_labels, opts=opts)
         self._cluster = p.redis.mode == "cluster"
-        self._child = pulumi.ResourceOptions(parent=self)
-        self._lbl = common.labels(name=name, instance=p.namespace, component="redis",
-                                  version=images.version(images.REDIS), extra=args.extra_labels)
-        self._sel = common.selector(name=name, instance=p.namespace)
         self._headless = f"{name}-headless"
         hosts = node_hosts(name, p.namespace, p.redis.nodes)
 

@@ -51,19 +51,13 @@ def providers() -> dict[str, Any]:
     }]}
 
 
-class Grafana(pulumi.ComponentResource):
+class Grafana(common.Workload):
     url: pulumi.Output[str]
     admin_secret_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("loadline:monitoring:Grafana", name, None, opts)
-        self._name = name
-        self._args = args
-        self._ns = args.namespace
-        self._child = pulumi.ResourceOptions(parent=self)
-        self._lbl = common.labels(name=name, instance=args.instance, component="grafana",
-                                  version=images.version(args.image), extra=args.extra_labels)
-        self._sel = common.selector(name=name, instance=args.instance)
+        super().__init__("loadline:monitoring:Grafana", name, args, instance=args.instance, component="grafana",
+                         version=images.version(args.image), extra=args.extra_labels, opts=opts)
 
         admin = self._admin_secret()
         files = {

@@ -30,18 +30,12 @@ class KubeStateMetricsArgs:
     """Annotations of the workload (the profile's exemptions, `common.workload_annotations`)."""
 
 
-class KubeStateMetrics(pulumi.ComponentResource):
+class KubeStateMetrics(common.Workload):
     target: pulumi.Output[str]
 
     def __init__(self, name: str, args: KubeStateMetricsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("loadline:monitoring:KubeStateMetrics", name, None, opts)
-        self._name = name
-        self._args = args
-        self._ns = args.namespace
-        self._child = pulumi.ResourceOptions(parent=self)
-        self._lbl = common.labels(name=name, instance=args.instance, component="monitoring",
-                                  version=images.version(args.image), extra=args.extra_labels)
-        self._sel = common.selector(name=name, instance=args.instance)
+        super().__init__("loadline:monitoring:KubeStateMetrics", name, args, instance=args.instance, component="monitoring",
+                         version=images.version(args.image), extra=args.extra_labels, opts=opts)
 
         account = self._rbac()
         self._deployment(account)

@@ -36,18 +36,12 @@ class PrometheusArgs:
     """Annotations of the workload (the profile's exemptions, `common.workload_annotations`)."""
 
 
-class Prometheus(pulumi.ComponentResource):
+class Prometheus(common.Workload):
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("loadline:monitoring:Prometheus", name, None, opts)
-        self._name = name
-        self._args = args
-        self._ns = args.namespace
-        self._child = pulumi.ResourceOptions(parent=self)
-        self._lbl = common.labels(name=name, instance=args.instance, component="monitoring",
-                                  version=images.version(args.image), extra=args.extra_labels)
-        self._sel = common.selector(name=name, instance=args.instance)
+        super().__init__("loadline:monitoring:Prometheus", name, args, instance=args.instance, component="monitoring",
+                         version=images.version(args.image), extra=args.extra_labels, opts=opts)
 
         # Targets come from static names and DNS: Prometheus needs no Kubernetes API access.
         account = k8s.core.v1.ServiceAccount(
