@@ -9,6 +9,8 @@ of the traffic, and every case checks both SLIs (availability and latency) at on
   threshold within 0.8-1.25 of what the profile implies.
 - spike: clean traffic, then a burn over the short window only. The long window is
   still under the threshold, so the alert stays silent (the long window proves the burn).
+  The clean part is as long as the burn: the long window reaches back past the first
+  sample, so it sees the two in that proportion.
 - recovered: a burn that ended a little more than a short window ago. The long window
   is still over the threshold, so the alert stays silent (the short window resets it).
 
@@ -154,12 +156,17 @@ def window_tests(profile: Profile, window: BurnWindow) -> dict[str, Any]:
     groups.append(_group(_series(profile, below, [(at + step, True)], step), step,
                          [(at, alert_name(sli, window), []) for sli in slis(profile)]))
 
-    # Clean for a full long window, then a burn over the short window and `for`.
+    # Clean traffic, then a burn over the short window and `for`. The long window reaches
+    # back past the first sample, so it holds the burn diluted by the clean part alone: as
+    # long a clean part as the burn halves it. (A full long window of clean traffic would
+    # prove no more and cost promtool a long window of evaluation steps.)
     spike = short_m + hold + 2 * step
+    clean = spike
+    assert clean + spike < long_m, window
     for sli in slis(profile):
-        assert _burning_share(sli, window) * spike / long_m < threshold(sli, window), (sli.slo, window)
-    groups.append(_group(_series(profile, burning, [(long_m, False), (spike + step, True)], step), step,
-                         [(long_m + spike, alert_name(sli, window), []) for sli in slis(profile)]))
+        assert _burning_share(sli, window) * spike / (clean + spike) < threshold(sli, window), (sli.slo, window)
+    groups.append(_group(_series(profile, burning, [(clean, False), (spike + step, True)], step), step,
+                         [(clean + spike, alert_name(sli, window), []) for sli in slis(profile)]))
 
     # A burn of six short windows, then clean traffic for a short window and two steps.
     burn = 6 * short_m

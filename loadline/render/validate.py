@@ -25,11 +25,12 @@ from referencing import Registry, Resource
 from loadline.profile import STACKS_DIR, Profile, load_profile
 from loadline.render import RenderResult, render_stack
 from loadline.render.queries import query_problems
-from loadline.render.rules_under_test import narrow
+from loadline.render.rules_under_test import split
 
 PROMTOOL = "promtool"
 PROMTOOL_TIMEOUT_S = 120
 AMTOOL = "amtool"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # kubernetes-validate re-reads multi-megabyte schema files for every object; the files
 # never change within a process, so read each once.
@@ -170,25 +171,26 @@ def _promtool_runs(files: dict[str, Any], *, config: bool) -> list[tuple[list[st
 def _promtool_on(files: dict[str, Any], runs: list[tuple[list[str], str]]) -> list[Problem]:
     if shutil.which(PROMTOOL) is None:
         return [Problem("prometheus/", "promtool not found on PATH (make setup installs it)")]
-    with tempfile.TemporaryDirectory(prefix="loadline-promtool-") as tmp:
-        root = Path(tmp)
-        for name, content in _promtool_files(files).items():
-            (root / name).write_text(yaml.safe_dump(content, sort_keys=False))
-        return _promtool_all(runs, root)
-
-
-def _promtool_files(files: dict[str, Any]) -> dict[str, Any]:
-    """File name -> content as promtool reads them: each test file reads only the rules it tests."""
     by_name = {Path(rel).name: content for rel, content in files.items()}
     rule_files = {name: content for name, content in by_name.items()
                   if isinstance(content, dict) and "groups" in content}
-    out: dict[str, Any] = {}
+    written = dict(by_name)
+    test_parts: dict[str, list[str]] = {}
     for name, content in by_name.items():
         if name.endswith("_test.yml"):
-            content, extra = narrow(name, content, rule_files)
-            out.update(extra)
-        out[name] = content
-    return out
+            tests, cuts = split(name, content, rule_files)
+            del written[name]
+            written.update({**cuts, **tests})
+            test_parts[name] = list(tests)
+    with tempfile.TemporaryDirectory(prefix="loadline-promtool-") as tmp:
+        root = Path(tmp)
+        for name, content in written.items():
+            # Only promtool reads these: libyaml's emitter, not the one that writes the render.
+            (root / name).write_text(yaml.dump(content, Dumper=_DUMPER, sort_keys=False))
+        # A test file runs as its parts, in one promtool, so a failure names the file the user has.
+        runs = [([*args[:2], *(part for arg in args[2:] for part in test_parts[arg])]
+                 if args[:2] == ["test", "rules"] else args, where) for args, where in runs]
+        return _promtool_all(runs, root)
 
 
 def _rule_files(result: RenderResult) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from components.monitoring.config import alert_rules
 from loadline.profile import load_profile
 from loadline.render.burn_rate_tests import burn_rate_tests
 from loadline.render.rule_tests import rule_tests
-from loadline.render.rules_under_test import alerts_checked, cut_rules, narrow
+from loadline.render.rules_under_test import cut_rules, split
 from loadline.render.validate import validate_prometheus
 from tests.fixtures.renders import rendered
 
@@ -20,23 +20,29 @@ def names(rules: dict) -> list[tuple[str, list[str]]]:
 def test_a_burn_rate_file_reads_its_alerts_and_the_ratios_they_read():
     profile = load_profile("prod")
     tests = burn_rate_tests(profile)["burn_rate_6h_test.yml"]
-    assert alerts_checked(tests) == {"LoadlineApiAvailabilityBudgetBurn6h", "LoadlineApiLatencyBudgetBurn6h"}
-    narrowed, extra = narrow("burn_rate_6h_test.yml", tests, {"rules.yml": alert_rules(profile)})
-    assert narrowed["rule_files"] == ["burn_rate_6h_test.rules.yml"]
-    assert narrowed["tests"] == tests["tests"]
+    parts, cuts = split("burn_rate_6h_test.yml", tests, {"rules.yml": alert_rules(profile)})
+    # Every case checks the same two alerts: one part, under the file's own name.
+    assert list(parts) == ["burn_rate_6h_test.yml"] and list(cuts) == ["burn_rate_6h_test.rules.yml"]
+    assert parts["burn_rate_6h_test.yml"] == {**tests, "rule_files": ["burn_rate_6h_test.rules.yml"]}
     # In the group's own order: the ratios are recorded before the alerts read them.
-    assert names(extra["burn_rate_6h_test.rules.yml"]) == [("loadline-slo-burn", [
+    assert names(cuts["burn_rate_6h_test.rules.yml"]) == [("loadline-slo-burn", [
         "loadline:api_errors:ratio_rate30m", "loadline:api_errors:ratio_rate6h",
         "loadline:api_slow_requests:ratio_rate30m", "loadline:api_slow_requests:ratio_rate6h",
         "LoadlineApiAvailabilityBudgetBurn6h", "LoadlineApiLatencyBudgetBurn6h"])]
 
 
-def test_the_threshold_alerts_read_no_recording_rule():
+def test_each_threshold_alert_is_tested_beside_itself_alone():
     profile = load_profile("prod")
     tests = rule_tests(profile)
-    _, extra = narrow("rules_test.yml", tests, {"rules.yml": alert_rules(profile)})
-    kept = {name for _, rules in names(extra["rules_test.rules.yml"]) for name in rules}
-    assert kept == alerts_checked(tests) and len(kept) == 7
+    parts, cuts = split("rules_test.yml", tests, {"rules.yml": alert_rules(profile)})
+    alerts = {case["alertname"] for group in tests["tests"] for case in group["alert_rule_test"]}
+    assert len(alerts) == 7 and set(parts) == {f"rules_test.{alert}.yml" for alert in alerts}
+    for alert in alerts:
+        part = parts[f"rules_test.{alert}.yml"]
+        assert part["rule_files"] == [f"rules_test.{alert}.rules.yml"]
+        assert part["tests"] == [g for g in tests["tests"] if g["alert_rule_test"][0]["alertname"] == alert]
+        assert [name for _, rules in names(cuts[f"rules_test.{alert}.rules.yml"]) for name in rules] == [alert]
+    assert sum(len(p["tests"]) for p in parts.values()) == len(tests["tests"])
 
 
 def _rule(expr: str, *, alert: str | None = None, record: str | None = None) -> dict:
@@ -65,7 +71,7 @@ def test_recording_rules_are_followed_across_groups_and_files():
 def test_an_alert_whose_reads_cannot_be_listed_keeps_every_rule(expr):
     rules = {"groups": [{"name": "g", "rules": [_rule("y > 1", alert="YHigh"), _rule(expr, alert="XHigh")]}]}
     tests = {"rule_files": ["rules.yml"], "tests": [{"alert_rule_test": [{"alertname": "XHigh", "eval_time": "1m"}]}]}
-    assert narrow("t_test.yml", tests, {"rules.yml": rules}) == (tests, {})
+    assert split("t_test.yml", tests, {"rules.yml": rules}) == ({"t_test.yml": tests}, {})
 
 
 def test_a_file_that_queries_series_or_reads_an_unknown_rule_file_keeps_every_rule():
@@ -73,9 +79,9 @@ def test_a_file_that_queries_series_or_reads_an_unknown_rule_file_keeps_every_ru
     promql = {"rule_files": ["rules.yml"], "tests": [
         {"alert_rule_test": [{"alertname": "XHigh", "eval_time": "1m"}],
          "promql_expr_test": [{"expr": "y", "eval_time": "1m", "exp_samples": []}]}]}
-    assert narrow("t_test.yml", promql, {"rules.yml": rules}) == (promql, {})
+    assert split("t_test.yml", promql, {"rules.yml": rules}) == ({"t_test.yml": promql}, {})
     other = {"rule_files": ["other.yml"], "tests": [{"alert_rule_test": [{"alertname": "XHigh", "eval_time": "1m"}]}]}
-    assert narrow("t_test.yml", other, {"rules.yml": rules}) == (other, {})
+    assert split("t_test.yml", other, {"rules.yml": rules}) == ({"t_test.yml": other}, {})
 
 
 def _replace_expr(rules: dict, name: str, change) -> None:
