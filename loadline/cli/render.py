@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """
         from loadline.profile import ProfileError
         from loadline.render import RenderError
-        from loadline.render.validate import render_and_validate
+        from loadline.render.pipeline import render_and_validate
 
         out_dir = out or Path("out") / stack
         try:

@@ -25,7 +25,8 @@ import yaml
 from loadline.profile import STACKS_DIR, Profile, ProfileError, load_profile, read_stack_config
 from loadline.render.values import MASK, clean, contains_unknown
 
-__all__ = ["MASK", "ProfileError", "RenderError", "RenderResult", "RenderedResource", "render_stack"]
+__all__ = ["MASK", "PendingRender", "ProfileError", "RenderError", "RenderResult", "RenderedResource", "render_stack",
+           "start_render"]
 
 _KEY_ORDER = ("apiVersion", "kind", "metadata")
 
@@ -137,24 +138,76 @@ def _order(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**head, **{k: v for k, v in manifest.items() if k not in head}}
 
 
+class PendingRender:
+    """The program running for one stack in its own process, started by `start_render`.
+
+    `result()` waits for it; `close()` (or leaving a `with` block) stops it if it still runs."""
+
+    def __init__(self, stack: str, stacks_dir: Path, timeout: float, profile: Profile) -> None:
+        self.stack, self.profile, self._timeout = stack, profile, timeout
+        self._tmp = tempfile.TemporaryDirectory(prefix="loadline-render-")
+        config_path = Path(self._tmp.name) / "config.json"
+        self._out_path = Path(self._tmp.name) / "out.json"
+        config_path.write_text(json.dumps(_config_payload(stack, stacks_dir)))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "loadline.render.runner", stack, str(config_path), str(self._out_path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        """The program's process."""
+        return self._proc.pid
+
+    def result(self) -> RenderResult:
+        """What the program would deploy; raises RenderError when it failed, TimeoutExpired after `timeout`."""
+        try:
+            try:
+                _, stderr = self._proc.communicate(timeout=self._timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.communicate()
+                raise
+            if not self._out_path.exists():
+                raise RenderError(f"the program crashed for stack '{self.stack}':\n{stderr[-3000:]}")
+            data = json.loads(self._out_path.read_text())
+        finally:
+            self.close()
+        return _result(self.stack, self.profile, data)
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> PendingRender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_render(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 120,
+                 profile: Profile | None = None) -> PendingRender:
+    """Start the program for `stack` under mocks and return at once; raises ProfileError for a bad profile.
+
+    For callers with other work to do meanwhile (the render's checks start while the
+    program runs). PROFILE: the stack's profile when the caller has already read it.
+    """
+    return PendingRender(stack, stacks_dir, timeout, profile or load_profile(stack, stacks_dir))
+
+
 def render_stack(stack: str, *, stacks_dir: Path = STACKS_DIR, timeout: float = 120,
                  profile: Profile | None = None) -> RenderResult:
     """Run the program for `stack` under mocks and return what it would deploy.
 
     PROFILE: the stack's profile when the caller has already read it.
     """
-    profile = profile or load_profile(stack, stacks_dir)
-    with tempfile.TemporaryDirectory(prefix="loadline-render-") as tmp:
-        config_path = Path(tmp) / "config.json"
-        out_path = Path(tmp) / "out.json"
-        config_path.write_text(json.dumps(_config_payload(stack, stacks_dir)))
-        proc = subprocess.run(
-            [sys.executable, "-m", "loadline.render.runner", stack, str(config_path), str(out_path)],
-            capture_output=True, text=True, timeout=timeout,
-        )
-        if not out_path.exists():
-            raise RenderError(f"the program crashed for stack '{stack}':\n{proc.stderr[-3000:]}")
-        data = json.loads(out_path.read_text())
+    return start_render(stack, stacks_dir=stacks_dir, timeout=timeout, profile=profile).result()
+
+
+def _result(stack: str, profile: Profile, data: dict[str, Any]) -> RenderResult:
     if "error" in data:
         raise RenderError(data["error"])
 

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,8 @@ import yaml
 from kubernetes_validate import utils as kv
 from referencing import Registry, Resource
 
-from loadline.profile import STACKS_DIR, Profile, load_profile
-from loadline.render import RenderResult, render_stack
+from loadline.profile import Profile
+from loadline.render import RenderResult
 from loadline.render.queries import query_problems
 from loadline.render.rules_under_test import split
 
@@ -268,20 +267,3 @@ def validate(result: RenderResult, early: EarlyPromtool | None = None) -> list[P
         prometheus = pool.submit(validate_prometheus, result, early)
         problems = validate_manifests(result.manifests, result.profile.kubernetes_version)
         return problems + prometheus.result() + validate_alertmanager(result) + validate_queries(result)
-
-
-def render_and_validate(stack: str, *, stacks_dir: Path = STACKS_DIR,
-                        validate_output: bool = True) -> tuple[RenderResult, list[Problem]]:
-    """`loadline render`: the render and, unless told not to, its problems.
-
-    Raises ProfileError or RenderError when the stack cannot be rendered at all. The schemas
-    are read, and promtool tests the rules the profile implies, while the program runs in its
-    own process.
-    """
-    profile = load_profile(stack, stacks_dir)
-    early = None
-    if validate_output:
-        threading.Thread(target=warm_schemas, args=(profile.kubernetes_version,), daemon=True).start()
-        early = EarlyPromtool(profile)
-    result = render_stack(stack, stacks_dir=stacks_dir, profile=profile)
-    return result, (validate(result, early) if validate_output else [])
