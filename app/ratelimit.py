@@ -10,8 +10,12 @@ then costs none at all). Every admitted request still spends a token taken from 
 bucket, so over any interval a client is admitted at most burst + rate x (interval +
 HOLD_S); a held token can only be spent later than it was taken, never twice. The price:
 while one worker holds tokens another may refuse, so a client can be refused with up to
-(workers - 1) x 2 x batch tokens held elsewhere, and tokens still held after HOLD_S are lost.
-Only one batch per client is in flight in a worker; concurrent requests take one token each.
+(workers - 1) x 2 x batch tokens held elsewhere, and tokens still held after HOLD_S are lost
+(each batch lapses HOLD_S after it was asked for, whatever batches came after it).
+A worker tops its tokens up ahead: once a spend leaves half a batch or less, the next batch is
+taken in the background, so a steady stream of requests finds a held token and never waits for
+Redis for one. Only one batch per client is in flight in a worker; a request that finds no held
+token while one is in flight waits for it (once) instead of a round trip of its own.
 `batch_for(rate, burst)` keeps both small: at most 2% of a second's rate and 5% of the burst. When Redis is
 down (or its circuit breaker open) the limiter lets requests through, counted in
 rate_limit_fail_open_total and as degraded: refusing all traffic because the cache
@@ -20,14 +24,18 @@ is gone would turn a cache outage into an outage.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
+from collections import deque
+from types import SimpleNamespace
 
 from cachetools import TTLCache
 from redis.asyncio.cluster import RedisCluster
 
 from app import search_pages
+from app.breaker import CLOSED
 from app.cache import REDIS_FAILURES, Cache
 from app.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
 
@@ -76,6 +84,8 @@ return out
 HOLD_S = 1.0
 MAX_BATCH = 64
 MAX_HELD_CLIENTS = 10000
+# A background top-up serves no request: nothing to count as degraded when Redis fails it.
+_NO_REQUEST = SimpleNamespace(degraded_redis=True)
 
 
 def batch_for(rate: float, burst: int) -> int:
@@ -98,17 +108,67 @@ class RateLimiter:
         self.search_script = cache.client.register_script(TOKEN_BUCKET_AND_SEARCH)
         self.read_script = cache.client.register_script(search_pages.READ)
         self.clustered = isinstance(cache.client, RedisCluster)
-        # client id -> [tokens held]; an entry (and what it holds) lapses after hold_s.
-        self.held: TTLCache[str, list[int]] = TTLCache(maxsize=MAX_HELD_CLIENTS, ttl=hold_s, timer=time.monotonic)
-        self.fetching: set[str] = set()
+        self.hold_s = hold_s
+        # client id -> its batches, oldest first, each [lapses at (monotonic), tokens left]. The entry
+        # lapses hold_s after its newest batch arrived, by then every batch in it has lapsed.
+        self.held: TTLCache[str, deque[list]] = TTLCache(maxsize=MAX_HELD_CLIENTS, ttl=hold_s, timer=time.monotonic)
+        # client id -> set once the batch in flight for it has arrived (or failed).
+        self.fetching: dict[str, asyncio.Event] = {}
+        self._refills: set[asyncio.Task] = set()  # held: the loop keeps only weak references
 
     def take_held(self, client_id: str) -> bool:
-        """Spend a token this worker holds for the client; False when it holds none."""
-        entry = self.held.get(client_id)
-        if entry is None or entry[0] <= 0:
+        """Spend a token this worker holds for the client (oldest batch first); False when it holds none.
+
+        A spend that leaves half a batch or less starts the next batch in the background."""
+        batches = self.held.get(client_id)
+        # While the breaker keeps Redis out, every request is let through unchecked and counted so,
+        # tokens held or not: the count is what tells an outage's unlimited traffic.
+        if not batches or self.cache.breaker.state != CLOSED:
             return False
-        entry[0] -= 1
+        now = time.monotonic()
+        while batches and batches[0][0] <= now:
+            batches.popleft()
+        if not batches:
+            return False
+        oldest = batches[0]
+        oldest[1] -= 1
+        if oldest[1] <= 0:
+            batches.popleft()
+        if client_id not in self.fetching and sum(b[1] for b in batches) <= self.batch // 2:
+            self._refill(client_id)
         return True
+
+    def _hold(self, client_id: str, tokens: int, asked_at: float) -> None:
+        if tokens <= 0:
+            return
+        batches = self.held.get(client_id)
+        if batches is None:
+            batches = deque()
+        batches.append([asked_at + self.hold_s, tokens])
+        self.held[client_id] = batches  # re-set: the entry now lives as long as its newest batch
+
+    def _refill(self, client_id: str) -> None:
+        self.fetching[client_id] = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self._refill_batch(client_id))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+
+    async def _refill_batch(self, client_id: str) -> None:
+        """Take the next batch for the client; refused, failed or skipped, it just holds nothing more."""
+        try:
+            if not self.cache.breaker.allow():
+                return
+            asked_at = time.monotonic()
+            try:
+                granted, _wait = await self.script(keys=[bucket_key(client_id)],
+                                                   args=[self.rate, self.burst, self.batch])
+            except REDIS_FAILURES as exc:
+                self.cache.failed(exc, _NO_REQUEST)
+                return
+            self.cache.succeeded()
+            self._hold(client_id, int(granted), asked_at)
+        finally:
+            self.fetching.pop(client_id).set()
 
     async def _reads(self, state, reads: tuple[str, ...], search: str | None) -> list | None:
         if not reads and search is None:
@@ -131,26 +191,32 @@ class RateLimiter:
         """(seconds to wait or None when allowed, values of `reads` or None when Redis failed).
 
         `search`: a search page key; its check (search_pages.READ) answers two more values."""
-        if self.batch > 1 and self.take_held(client_id):
-            return None, await self._reads(state, reads, search)
+        if self.batch > 1:
+            if self.take_held(client_id):
+                return None, await self._reads(state, reads, search)
+            arriving = self.fetching.get(client_id)
+            if arriving is not None:
+                await arriving.wait()
+                if self.take_held(client_id):
+                    return None, await self._reads(state, reads, search)
         if not self.cache.available(state):
             RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
-        key = "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
-        # One batch in flight per client: concurrent requests that all found no held token take
-        # one token each, or they would drain the bucket for tokens that then sit unused.
+        # One batch in flight per client: a request that still found no held token after waiting
+        # for it takes one token, or concurrent requests would drain the bucket for unused tokens.
         want = self.batch if self.batch > 1 and client_id not in self.fetching else 1
         if want > 1:
-            self.fetching.add(client_id)
+            self.fetching[client_id] = asyncio.Event()
         try:
-            return await self._take(key, client_id, want, state, reads, search)
+            return await self._take(bucket_key(client_id), client_id, want, state, reads, search)
         finally:
             if want > 1:
-                self.fetching.discard(client_id)
+                self.fetching.pop(client_id).set()
 
     async def _take(self, key: str, client_id: str, want: int, state, reads: tuple[str, ...],
                     search: str | None) -> tuple[float | None, list | None]:
         args = [self.rate, self.burst, want]
+        asked_at = time.monotonic()
         try:
             if self.clustered:
                 async with self.cache.client.pipeline(transaction=False) as pipe:
@@ -175,12 +241,14 @@ class RateLimiter:
         self.cache.succeeded()
         granted = int(allowed)
         if granted >= 1:
-            if granted > 1:
-                entry = self.held.get(client_id)
-                self.held[client_id] = [granted - 1 + (entry[0] if entry else 0)]
+            self._hold(client_id, granted - 1, asked_at)
             return None, values
         RATE_LIMITED.inc()
         return max(float(wait), 0.001), values
+
+
+def bucket_key(client_id: str) -> str:
+    return "ratelimit:" + hashlib.blake2b(client_id.encode(), digest_size=12).hexdigest()
 
 
 def retry_after(wait_s: float) -> str:

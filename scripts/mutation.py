@@ -39,7 +39,7 @@ MODULES: dict[str, list[str]] = {
     "loadline/faults/spec.py": ["tests/faults/test_spec.py"],
     "loadline/profile.py": ["tests/loadline/test_profile.py"],
     "loadline/envs/gc.py": ["tests/envs/test_registry_gc.py"],
-    "app/ratelimit.py": ["tests/app/test_token_bucket.py"],
+    "app/ratelimit.py": ["tests/app/test_token_bucket.py", "tests/app/test_held_tokens.py"],
     "app/cache.py": ["tests/app/test_cache_unit.py", "tests/app/test_cache_breaker_open.py"],
     "app/search_pages.py": ["tests/app/test_search_pages.py", "tests/app/test_search_page_spans.py"],
     "app/l1.py": ["tests/app/test_l1_bounds.py", "tests/app/test_l1.py"],

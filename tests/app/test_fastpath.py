@@ -11,6 +11,10 @@ def _count(client, route: str) -> float:
     return metric(client, "http_request_duration_seconds_count", route=route, method="GET", status="200")
 
 
+def _headers(resp) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in resp.headers.multi_items() if k != "x-request-id"]
+
+
 def test_an_l1_hit_with_a_held_token_answers_as_the_route_does(app_factory):
     with app_factory(rate_limit_per_second=100_000, rate_limit_burst=100_000) as client:
         event = create(client, starts_at="2037-03-01T09:00:00Z", ends_at="2037-03-01T10:00:00Z")
@@ -23,6 +27,8 @@ def test_an_l1_hit_with_a_held_token_answers_as_the_route_does(app_factory):
             assert (fast.status_code, fast.content) == (200, first.content)
             assert fast.headers["content-type"] == first.headers["content-type"] == "application/json"
             assert fast.headers["content-length"] == str(len(first.content))
+            # Every header, in order, as the route sent it (only the request id differs).
+            assert _headers(fast) == _headers(first)
             assert fast.headers["x-request-id"] == "fast-1"
             assert metric(client, "cache_requests_total", tier="l1", result="hit") == hits + 1
             assert _count(client, template) == served + 1  # under the route's template

@@ -7,10 +7,12 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from prometheus_client import REGISTRY
 
 from app.cache import Cache, make_client
 from app.ratelimit import TOKEN_BUCKET, RateLimiter, batch_for
 from app.settings import Settings
+from loadline.services import free_port
 
 
 @pytest.fixture
@@ -24,6 +26,10 @@ def _limiter(url: str, **kw) -> RateLimiter:
     s = Settings(environment="development", database_url="postgresql://u:p@127.0.0.1:1/db", redis_url=[url],
                  api_keys=["k" * 16], redis_timeout_seconds=0.5)
     return RateLimiter(Cache(s, make_client(s)), **kw)
+
+
+def _degraded() -> float:
+    return REGISTRY.get_sample_value("degraded_requests_total", {"dependency": "redis"}) or 0.0
 
 
 def _bucket_tokens(r) -> float:
@@ -111,3 +117,136 @@ def test_concurrent_requests_take_one_batch_not_one_each(redis, r):
     results, left = asyncio.run(go())
     assert all(wait is None for wait, _ in results)  # 50 requests within a burst of 100
     assert left >= 100 - 50 - 9 - 1  # at most one batch's unused tokens held back
+
+
+async def _refilled(limiter: RateLimiter) -> None:
+    """Wait (bounded) until no batch is in flight."""
+    for _ in range(500):
+        if not limiter.fetching and not limiter._refills:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the batch in flight never arrived")
+
+
+def test_a_batch_is_taken_ahead_once_half_a_batch_or_less_is_left(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        try:
+            await limiter.check("c", SimpleNamespace())  # takes 10, holds 9
+            spent = [limiter.take_held("c") for _ in range(3)]  # 6 left: more than half a batch
+            await _refilled(limiter)
+            before_half = _bucket_tokens(r)
+            spent.append(limiter.take_held("c"))  # 5 left: the next batch is on its way
+            in_flight = "c" in limiter.fetching
+            await _refilled(limiter)
+            return spent, before_half, in_flight, _bucket_tokens(r), sum(b[1] for b in limiter.held.get("c"))
+        finally:
+            await limiter.cache.client.aclose()
+    spent, before_half, in_flight, after_half, held = asyncio.run(go())
+    assert spent == [True] * 4 and in_flight
+    assert round(before_half) == 90 and round(after_half) == 80
+    assert held == 5 + 10
+
+
+def test_every_spend_is_a_token_the_bucket_granted(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=50, batch=10)
+        try:
+            admitted = 0
+            for _ in range(80):
+                wait, _ = await limiter.check("c", SimpleNamespace())
+                admitted += wait is None
+                await asyncio.sleep(0)  # let a top-up run between requests, as a server would
+            await _refilled(limiter)
+            return admitted, sum(b[1] for b in limiter.held.get("c") or ())
+        finally:
+            await limiter.cache.client.aclose()
+    admitted, still_held = asyncio.run(go())
+    assert admitted + still_held == 50  # the whole burst, and not one token more
+    assert admitted >= 50 - 10  # at most half a batch plus a batch held back at the end
+
+
+def test_each_batch_lapses_hold_s_after_it_was_taken_even_when_a_newer_one_came(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10, hold_s=1.0)
+        try:
+            await limiter.check("c", SimpleNamespace())  # batch A: holds 9, lapses at t0 + 1 s
+            await asyncio.sleep(0.5)
+            for _ in range(4):
+                assert limiter.take_held("c")  # 5 of A left: batch B (10) is taken ahead at t0 + 0.5 s
+            await _refilled(limiter)
+            await asyncio.sleep(0.6)  # A has lapsed, B has not
+            left = 0
+            while limiter.take_held("c"):
+                left += 1
+                if left == 10:
+                    break
+            await _refilled(limiter)
+            return left, sum(b[1] for b in limiter.held.get("c") or ())
+        finally:
+            await limiter.cache.client.aclose()
+    left, after = asyncio.run(go())
+    assert left == 10  # B's 10 (one top-up, C, came when B fell to half); A's 5 are gone
+    assert after == 10  # C
+
+
+def test_requests_that_find_a_batch_in_flight_wait_for_it_instead_of_taking_a_token_each(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        try:
+            results = await asyncio.gather(*(limiter.check("c", SimpleNamespace()) for _ in range(4)))
+            tokens = _bucket_tokens(r)
+            await _refilled(limiter)
+            return results, tokens
+        finally:
+            await limiter.cache.client.aclose()
+    results, tokens = asyncio.run(go())
+    assert all(wait is None for wait, _ in results)
+    assert round(tokens) == 90  # one round trip for the four of them; 6 left, so no top-up yet
+
+
+def test_a_top_up_that_redis_fails_counts_no_request_and_leaves_nothing_in_flight(redis, r):
+    async def go():
+        limiter = _limiter(f"redis://127.0.0.1:{free_port()}", rate=0.001, burst=100, batch=10)
+        try:
+            limiter._hold("c", 3, time.monotonic())
+            before = _degraded()
+            assert limiter.take_held("c")  # 2 left: a top-up, which fails
+            await _refilled(limiter)
+            return _degraded() - before, limiter.cache.breaker.failures, limiter.fetching
+        finally:
+            await limiter.cache.client.aclose()
+    degraded, failures, fetching = asyncio.run(go())
+    assert (degraded, failures, fetching) == (0, 1, {})
+
+
+def test_no_top_up_while_the_breaker_keeps_redis_out(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        try:
+            limiter._hold("c", 3, time.monotonic())
+            assert limiter.take_held("c")  # 2 left: a top-up is due; the breaker opens before it runs
+            for _ in range(limiter.cache.breaker.threshold):
+                limiter.cache.breaker.failure()
+            await _refilled(limiter)
+            return r.keys("ratelimit:*"), sum(b[1] for b in limiter.held.get("c"))
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) == ([], 2)
+
+
+def test_held_tokens_are_not_spent_while_the_breaker_keeps_redis_out(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        try:
+            await limiter.check("c", SimpleNamespace())  # holds 9
+            for _ in range(limiter.cache.breaker.threshold):
+                limiter.cache.breaker.failure()
+            before = REGISTRY.get_sample_value("rate_limit_fail_open_total") or 0.0
+            wait, values = await limiter.check("c", SimpleNamespace())
+            return (limiter.take_held("c"), wait, values,
+                    (REGISTRY.get_sample_value("rate_limit_fail_open_total") or 0.0) - before,
+                    sum(b[1] for b in limiter.held.get("c")))
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) == (False, None, None, 1.0, 9)
