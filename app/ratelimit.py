@@ -171,10 +171,9 @@ class RateLimiter:
             self.fetching.pop(client_id).set()
 
     async def _reads(self, state, reads: tuple[str, ...], search: str | None) -> list | None:
+        # Only after take_held, which spends only while the breaker is closed: no need to ask it again.
         if not reads and search is None:
             return []
-        if not self.cache.available(state):
-            return None
         try:
             if search is not None:
                 values = list(await self.read_script(keys=[search, search_pages.WRITES_KEY]))
@@ -191,27 +190,30 @@ class RateLimiter:
         """(seconds to wait or None when allowed, values of `reads` or None when Redis failed).
 
         `search`: a search page key; its check (search_pages.READ) answers two more values."""
-        if self.batch > 1:
-            if self.take_held(client_id):
-                return None, await self._reads(state, reads, search)
-            arriving = self.fetching.get(client_id)
-            if arriving is not None:
-                await arriving.wait()
-                if self.take_held(client_id):
-                    return None, await self._reads(state, reads, search)
+        if self.batch > 1 and (self.take_held(client_id) or await self._arrived(client_id)):
+            return None, await self._reads(state, reads, search)
         if not self.cache.available(state):
             RATE_LIMIT_FAIL_OPEN.inc()
             return None, None
         # One batch in flight per client: a request that still found no held token after waiting
         # for it takes one token, or concurrent requests would drain the bucket for unused tokens.
-        want = self.batch if self.batch > 1 and client_id not in self.fetching else 1
-        if want > 1:
+        fetch = self.batch > 1 and client_id not in self.fetching
+        if fetch:
             self.fetching[client_id] = asyncio.Event()
         try:
-            return await self._take(bucket_key(client_id), client_id, want, state, reads, search)
+            return await self._take(bucket_key(client_id), client_id, self.batch if fetch else 1, state, reads,
+                                    search)
         finally:
-            if want > 1:
+            if fetch:
                 self.fetching.pop(client_id).set()
+
+    async def _arrived(self, client_id: str) -> bool:
+        """Wait for the batch in flight for the client, if any, and spend one of its tokens."""
+        arriving = self.fetching.get(client_id)
+        if arriving is None:
+            return False
+        await arriving.wait()
+        return self.take_held(client_id)
 
     async def _take(self, key: str, client_id: str, want: int, state, reads: tuple[str, ...],
                     search: str | None) -> tuple[float | None, list | None]:

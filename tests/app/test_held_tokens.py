@@ -101,7 +101,7 @@ def test_a_held_token_still_reads_the_cache(redis, r):
 
 
 @pytest.mark.parametrize("rate, burst, batch", [(50, 100, 1), (1000, 2000, 20), (5000, 10000, 64),
-                                                (1_000_000, 40, 2), (200, 400, 4)])
+                                                (1_000_000, 40, 2), (1_000_000, 50, 2), (200, 400, 4)])
 def test_the_batch_is_small_against_the_rate_and_the_burst(rate, burst, batch):
     assert batch_for(rate, burst) == batch
 
@@ -213,11 +213,11 @@ def test_a_top_up_that_redis_fails_counts_no_request_and_leaves_nothing_in_fligh
             before = _degraded()
             assert limiter.take_held("c")  # 2 left: a top-up, which fails
             await _refilled(limiter)
-            return _degraded() - before, limiter.cache.breaker.failures, limiter.fetching
+            return (_degraded() - before, limiter.cache.breaker.failures, limiter.fetching,
+                    limiter.cache.last_error)
         finally:
             await limiter.cache.client.aclose()
-    degraded, failures, fetching = asyncio.run(go())
-    assert (degraded, failures, fetching) == (0, 1, {})
+    assert asyncio.run(go()) == (0, 1, {}, "ConnectionError")
 
 
 def test_no_top_up_while_the_breaker_keeps_redis_out(redis, r):
@@ -250,3 +250,104 @@ def test_held_tokens_are_not_spent_while_the_breaker_keeps_redis_out(redis, r):
         finally:
             await limiter.cache.client.aclose()
     assert asyncio.run(go()) == (False, None, None, 1.0, 9)
+
+
+def test_by_default_a_request_takes_one_token_and_holds_none(redis, r):
+    async def go():
+        s = Settings(environment="development", database_url="postgresql://u:p@127.0.0.1:1/db",
+                     redis_url=[redis.url], api_keys=["k" * 16])
+        limiter = RateLimiter(Cache(s, make_client(s)), rate=0.001, burst=100)
+        try:
+            await limiter.check("c", SimpleNamespace())
+            return _bucket_tokens(r), limiter.take_held("c")
+        finally:
+            await limiter.cache.client.aclose()
+    tokens, held = asyncio.run(go())
+    assert round(tokens) == 99 and held is False
+
+
+def test_a_batch_of_two_holds_its_one_spare_token(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=2)
+        try:
+            await limiter.check("c", SimpleNamespace())
+            after_first = _bucket_tokens(r)
+            await limiter.check("c", SimpleNamespace())  # the spare token; the next batch is then due
+            after_second = _bucket_tokens(r)
+            await _refilled(limiter)
+            return after_first, after_second, _bucket_tokens(r), limiter.fetching
+        finally:
+            await limiter.cache.client.aclose()
+    first, second, topped_up, fetching = asyncio.run(go())
+    assert (round(first), round(second), round(topped_up), fetching) == (98, 98, 96, {})
+
+
+def test_two_concurrent_requests_with_a_batch_of_two_share_it(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=2)
+        try:
+            results = await asyncio.gather(*(limiter.check("c", SimpleNamespace(), ("event:x",)) for _ in range(2)))
+            tokens = _bucket_tokens(r)
+            await _refilled(limiter)
+            return results, tokens, limiter.fetching
+        finally:
+            await limiter.cache.client.aclose()
+    r.set("event:x", b"body")
+    results, tokens, fetching = asyncio.run(go())
+    assert results == [(None, [b"body"])] * 2  # the waiter still reads the cache
+    assert round(tokens) == 98 and fetching == {}
+
+
+def test_a_held_token_still_checks_the_search_page(redis, r):
+    from app import search_pages
+
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        key = search_pages.PREFIX + ":page:p"
+        try:
+            first = await limiter.check("c", SimpleNamespace(), search=key)  # token and page in one script
+            r.hset(search_pages.WRITES_KEY, "seq", 7)
+            second = await limiter.check("c", SimpleNamespace(), search=key)  # held token: the page check alone
+            return first, second, _bucket_tokens(r)
+        finally:
+            await limiter.cache.client.aclose()
+    first, second, tokens = asyncio.run(go())
+    assert first == (None, [0, b"0"]) and second == (None, [0, b"7"])  # a miss, at the current seq
+    assert round(tokens) == 90
+
+
+def test_a_held_token_whose_read_fails_counts_the_request_as_degraded(redis, r):
+    async def go():
+        limiter = _limiter(f"redis://127.0.0.1:{free_port()}", rate=0.001, burst=100, batch=10)
+        state = SimpleNamespace()
+        try:
+            limiter._hold("c", 9, time.monotonic())
+            got = await limiter.check("c", state, ("event:x",))
+            return got, state.degraded_redis, limiter.cache.last_error
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) == ((None, None), True, "ConnectionError")
+
+
+def test_a_held_token_without_reads_leaves_the_breaker_alone(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10)
+        try:
+            limiter._hold("c", 9, time.monotonic())
+            limiter.cache.breaker.failure()  # one failure in a row, still closed
+            await limiter.check("c", SimpleNamespace())
+            return limiter.cache.breaker.failures
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) == 1  # no Redis call was made, so none succeeded to reset it
+
+
+def test_a_batch_asked_for_longer_ago_than_the_hold_time_is_not_spent(redis, r):
+    async def go():
+        limiter = _limiter(redis.url, rate=0.001, burst=100, batch=10, hold_s=1.0)
+        try:
+            limiter._hold("c", 3, time.monotonic() - 1.5)  # its entry is fresh, the batch is not
+            return limiter.take_held("c")
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) is False

@@ -205,3 +205,23 @@ def test_in_cluster_mode_a_search_check_keeps_the_other_reads(redis_cluster):
         finally:
             await limiter.cache.client.aclose()
     assert asyncio.run(go()) == (None, [b"v", 0, b"0"])  # the read, then the page check: a miss at seq 0
+
+
+def test_in_cluster_mode_a_search_check_keeps_every_other_read_in_order(redis_cluster):
+    import redis as redis_sync
+
+    from app import search_pages
+
+    with redis_sync.RedisCluster(host="127.0.0.1", port=redis_cluster.nodes[0].port) as rc:
+        rc.flushall()
+        rc.set("x", b"v")
+        rc.set("y", b"w")
+
+    async def go():
+        limiter = _limiter(redis_cluster.url.split(",")[0], redis_mode="cluster")
+        try:
+            return await limiter.check("client-s2", SimpleNamespace(), ("x", "y"),
+                                       search=search_pages.PREFIX + ":page:p")
+        finally:
+            await limiter.cache.client.aclose()
+    assert asyncio.run(go()) == (None, [b"v", b"w", 0, b"0"])
