@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 import orjson
 
@@ -50,6 +51,8 @@ class RequestContext:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.access_log = access_log
+        # labels() takes a lock and builds a key on every call; a child per label set is bound once.
+        self.durations: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -118,7 +121,11 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - start
             template = _template(scope)
-            REQUEST_DURATION.labels(template, scope["method"], str(status)).observe(elapsed)
+            labels = (template, scope["method"], status)
+            child = self.durations.get(labels)
+            if child is None:
+                child = self.durations[labels] = REQUEST_DURATION.labels(template, scope["method"], str(status))
+            child.observe(elapsed)
             if self.access_log is not None:
                 self.access_log.write({
                     "level": "info", "logger": "app.access", "msg": "request", "request_id": rid,

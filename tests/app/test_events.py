@@ -72,6 +72,23 @@ def test_a_413_is_counted_under_the_route_it_was_sent_to(app_factory):
         assert (count(client, "/v1/events"), count(client, "<unmatched>")) == (known + 1, unmatched + 1)
 
 
+def test_each_answer_is_counted_under_its_own_route_method_and_status(client):
+    def count(route, method, status):
+        return metric(client, "http_request_duration_seconds_count", route=route, method=method, status=status)
+
+    missing = f"/v1/events/{uuid.uuid4()}"
+    labels = [("/v1/events/{event_id}", "GET", "404"), ("/v1/events/{event_id}", "GET", "422"),
+              ("/v1/events/{event_id}", "GET", "200"), ("/v1/events", "POST", "201"), ("/v1/ping", "GET", "200"),
+              ("/v1/events", "GET", "405"), ("/v1/events", "PUT", "405")]
+    before = {label: count(*label) for label in labels}
+    created = create(client)
+    for path in (missing, missing, "/v1/events/not-a-uuid", f"/v1/events/{created['id']}", "/v1/ping", "/v1/events"):
+        client.get(path)
+    client.put("/v1/events")
+    assert {label: count(*label) - before[label] for label in labels} == {
+        labels[0]: 2, labels[1]: 1, labels[2]: 1, labels[3]: 1, labels[4]: 1, labels[5]: 1, labels[6]: 1}
+
+
 def test_oversized_chunked_body_is_413(app_factory):
     # No Content-Length: the limit must hold while the body streams in.
     with app_factory(max_body_bytes=1024) as client:
