@@ -64,13 +64,42 @@ TOTAL_FLOOR = 90.0
 # A full run keeps two cores busy for a long time; the niceness leaves them to interactive work.
 NICENESS = 15
 MODULE_FLOOR = 80.0
-# Copied beside the sources: data the tests read (stack files, the policy pack's config).
-ALSO_COPY = ["stacks", "policies", "Pulumi.yaml", "__main__.py", "scripts", "docs", "README.md"]
+# Copied beside the sources: data the tests read (stack files, the policy pack's config), and
+# the conftest that keeps each mutant to its own module's tests.
+ALSO_COPY = ["stacks", "policies", "Pulumi.yaml", "__main__.py", "scripts", "docs", "README.md", "conftest.py"]
 SOURCE_DIRS = ["app", "loadline", "components", "policies", "loadtests"]
 
 
 def _toml_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+# mutmut judges a mutant by every selected test that reaches its function, whichever module
+# listed the test: a run of several modules would judge the rate limiter's mutants by the L1
+# tests too, which start the whole app on PostgreSQL. This conftest, written at the scratch
+# copy's root, deselects every test its mutant's module does not list, so a mutant is judged
+# by the same tests in a run of every module as in a run of its own.
+SELECTION_CONFTEST = """\"\"\"Written by scripts/mutation.py: a mutant is judged by its own module's tests only.\"\"\"
+import os
+
+TESTS = {tests!r}
+
+
+def pytest_collection_modifyitems(config, items):
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    own = next((files for module, files in TESTS.items() if mutant.startswith(module + ".")), None)
+    if "__mutmut_" not in mutant or own is None:
+        return
+    others = [item for item in items if item.nodeid.split("::")[0] not in own]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if item.nodeid.split("::")[0] in own]
+"""
+
+
+def selection_conftest(modules: dict[str, list[str]]) -> str:
+    tests = {m[:-3].replace("/", "."): sorted(ts) for m, ts in modules.items()}
+    return SELECTION_CONFTEST.format(tests=tests)
 
 
 def prepare(workdir: Path, modules: dict[str, list[str]]) -> None:
@@ -96,6 +125,7 @@ def prepare(workdir: Path, modules: dict[str, list[str]]) -> None:
     )
     with (workdir / "pyproject.toml").open("a") as f:
         f.write(config)
+    (workdir / "conftest.py").write_text(selection_conftest(modules))
 
 
 def _module_of(key: str, modules: dict[str, list[str]]) -> str | None:

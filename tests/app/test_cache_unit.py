@@ -209,3 +209,32 @@ def test_a_hit_and_a_miss_are_each_counted_as_what_they_are():
     assert counts() == (hits + 1, misses)
     cache.event_hit([None])
     assert counts() == (hits + 1, misses + 1)
+
+
+def test_a_write_drops_only_the_l1_pages_under_its_hour_and_day(redis):
+    when = datetime(2033, 4, 1, 7, 30, tzinfo=UTC)
+    hour, day = int(when.timestamp()) // 3600, int(when.timestamp()) // 86400
+
+    async def go():
+        cache = _cache(redis.url)
+        try:
+            l1 = cache.l1
+            for key, span in (("hour", ("h", hour, hour)), ("day", ("d", day, day)),
+                              ("other hour", ("h", hour + 30, hour + 31)), ("other day", ("d", day + 3, day + 4))):
+                l1.put_page(key, key.encode(), span, l1.version)
+            await cache.invalidate_search(when, SimpleNamespace())
+            return [l1.get(k) for k in ("hour", "day", "other hour", "other day")]
+        finally:
+            await cache.client.aclose()
+    assert _run(go()) == [None, None, b"other hour", b"other day"]
+
+
+def test_an_l1_lookup_answers_the_entry_and_counts_a_hit_or_a_miss():
+    cache = _cache("redis://127.0.0.1:1")
+    cache.l1.put_event("k", b"body")
+    hits = _sample("cache_requests_total", tier="l1", result="hit")
+    misses = _sample("cache_requests_total", tier="l1", result="miss")
+    assert cache.l1_get("k") == b"body"
+    assert cache.l1_get("absent") is None
+    assert (_sample("cache_requests_total", tier="l1", result="hit"),
+            _sample("cache_requests_total", tier="l1", result="miss")) == (hits + 1, misses + 1)

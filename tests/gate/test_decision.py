@@ -131,3 +131,16 @@ def test_every_miss_is_described_in_order():
         "overall: throughput 10.00 rps is below target 50 rps",
         "overall: error ratio 0.5000 (500/1000) exceeds target 0.01",
     ]
+
+
+def test_a_judged_part_without_requests_has_no_error_ratio_to_miss():
+    # Every second of the run inside a fault and its recovery: the run's own error target has nothing to judge.
+    d = decide(TARGETS, stats(), error_basis=("outside the faults", 0, 0))
+    assert d.passed and d.failures == []
+
+
+def test_an_overall_latency_miss_names_the_judged_part_last():
+    judged = stats(p95=300, p99=500, endpoints={})
+    d = decide(TARGETS, stats(), latency_basis=("outside the faults", judged))
+    assert d.failures == ["overall: p95 300 ms exceeds target 200 ms (outside the faults)",
+                          "overall: p99 500 ms exceeds target 400 ms (outside the faults)"]

@@ -417,6 +417,25 @@ def test_latency_outside_the_faults_still_fails_a_slow_endpoint_outside_the_faul
     assert judged.failures == ["POST /v1/events: p95 300 ms exceeds target 100 ms (outside the faults)"]
 
 
+def test_latency_outside_keeps_each_figure_of_the_seconds_left():
+    tl = Timeline()
+    for i, ms in enumerate([10, 20, 30, 40, 1000]):
+        for k in range(30):
+            tl.add(start_time=T0 + i + 0.5, response_time_ms=ms + k, failed=k < i, status=500 if k < i else 200,
+                   retry_after=False, endpoint="GET /a" if k % 2 else "POST /b")
+    # The last second is a fault's. Left: 10-39, 20-49, 30-59 and 40-69 ms, with 0 + 1 + 2 + 3
+    # failures; of those 120 requests the 60th is 39 ms, the 114th 63 ms, the 119th 68 ms.
+    kept = latency_outside(tl.as_list(), [(T0 + 4, T0 + 5)])
+    assert kept.total == EndpointStats(requests=120, failures=6, p50_ms=39, p95_ms=63, p99_ms=68, rps=30.0)
+    # The timeline counts failures per second, not per endpoint: an endpoint's are left at 0.
+    assert kept.endpoints == {
+        "GET /a": EndpointStats(requests=60, failures=0, p50_ms=39, p95_ms=63, p99_ms=69, rps=15.0),
+        "POST /b": EndpointStats(requests=60, failures=0, p50_ms=38, p95_ms=62, p99_ms=68, rps=15.0)}
+    # Nothing left: no request, and no rate.
+    none = latency_outside(tl.as_list(), [(T0, T0 + 5)])
+    assert (none.total.requests, none.total.rps, none.endpoints) == (0, 0.0, {})
+
+
 def test_timeline_keeps_a_histogram_per_endpoint_through_merge():
     tl = Timeline()
     tl.add(start_time=T0, response_time_ms=5, failed=False, status=200, retry_after=False, endpoint="GET /a")

@@ -114,3 +114,33 @@ def test_every_row_of_the_documented_equivalents_is_read():
     assert len(eq) == len(rows)
     for name, e in eq.items():
         assert "__mutmut_" in name and e.mutated and e.reason, name
+
+
+def test_a_mutant_is_judged_by_its_own_modules_tests_only(monkeypatch):
+    """mutmut would run every selected test that reaches the mutant's function, whichever module listed it."""
+    namespace: dict = {}
+    exec(mutation.selection_conftest({"app/l1.py": ["tests/app/test_l1.py"],  # noqa: S102
+                                      "app/ratelimit.py": ["tests/app/test_token_bucket.py"]}), namespace)
+    collected = ["tests/app/test_l1.py::test_a", "tests/app/test_token_bucket.py::test_b",
+                 "tests/app/test_token_bucket.py::test_c[1]"]
+
+    class Config:
+        deselected: list = []
+
+        class hook:  # noqa: N801  (pytest's config.hook)
+            @staticmethod
+            def pytest_deselected(items):
+                Config.deselected.extend(i.nodeid for i in items)
+
+    def select(mutant: str) -> tuple[list[str], list[str]]:
+        monkeypatch.setenv("MUTANT_UNDER_TEST", mutant)
+        items = [type("Item", (), {"nodeid": n})() for n in collected]
+        Config.deselected = []
+        namespace["pytest_collection_modifyitems"](Config, items)
+        return [i.nodeid for i in items], Config.deselected
+
+    assert select("app.ratelimit.xǁRateLimiterǁcheck__mutmut_3") == (collected[1:], collected[:1])
+    assert select("app.l1.xǁL1ǁget__mutmut_1") == (collected[:1], collected[1:])
+    # mutmut's own runs (the statistics, the clean run, the forced failure) and other modules: every test.
+    for name in ("stats", "", "fail", "app.cache.x_f__mutmut_1"):
+        assert select(name) == (collected, [])
