@@ -9,6 +9,7 @@ from kubernetes_validate import utils as kv
 
 from components.monitoring import config as monitoring_config
 from loadline.render import RenderResult
+from loadline.render import validate as validate_module
 from loadline.render.validate import EarlyPromtool, object_id, validate, validate_manifests
 from tests.fixtures.renders import rendered
 
@@ -114,3 +115,37 @@ def test_an_early_run_of_the_profile_checks_what_render_writes():
     written = {rel for rel in result.files() if rel.startswith("prometheus/")}
     assert set(early.files) == written - {"prometheus/prometheus.yml", "prometheus/alertmanager.yml"}
     assert validate(result, early) == []
+
+
+STAND_IN = """#!/bin/sh
+# promtool's stand-in: logs each call; with JOINED_FAILS set, a `test rules` over files of
+# both rules_test.yml and a burn-rate file fails (no single file's run has both).
+echo "$*" >> "{log}"
+case "$JOINED_FAILS $*" in
+  "1 test rules "*burn_rate_*rules_test.*) echo "the joined run broke"; exit 1 ;;
+esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize("joined_fails", [False, True])
+def test_the_test_files_run_in_one_promtool_and_a_failure_is_never_dropped(tmp_path, monkeypatch, joined_fails):
+    log = tmp_path / "calls"
+    stand_in = tmp_path / "promtool"
+    stand_in.write_text(STAND_IN.format(log=log))
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(validate_module, "PROMTOOL", str(stand_in))
+    monkeypatch.setenv("JOINED_FAILS", "1" if joined_fails else "0")
+    problems = validate_module.validate_prometheus(dev())
+    tests = [call.split()[2:] for call in log.read_text().splitlines() if call.startswith("test rules")]
+    parts = sorted(tests[0])
+    assert "rules_test.LoadlineRedisDown.yml" in parts and "burn_rate_3d_test.yml" in parts
+    if not joined_fails:
+        assert problems == [] and len(tests) == 1
+        return
+    # Then each file once more, on its own: none fails alone, so the joined run's failure is reported.
+    assert sorted(f for call in tests[1:] for f in call) == parts
+    assert sorted(call[0].split(".")[0] for call in tests[1:]) == [
+        "burn_rate_1d_test", "burn_rate_1h_test", "burn_rate_3d_test", "burn_rate_6h_test", "rules_test"]
+    assert [p.where for p in problems] == ["prometheus/"]
+    assert "the joined run broke" in problems[0].message
