@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from datetime import datetime
 from typing import cast
 from urllib.parse import urlsplit
@@ -73,6 +74,10 @@ class Cache:
         self.client = client
         self.event_ttl = settings.cache_event_ttl_seconds
         self.search_ttl = settings.cache_search_ttl_seconds
+        # A search stores its page at most this long after reading its seq: two attempts, each
+        # a pool checkout and a query under the database timeout. The margin covers event-loop
+        # stalls; a mark kept this long past the search TTL outlives every page it can make stale.
+        self.mark_keep_s = math.ceil(self.search_ttl + 4 * settings.db_timeout_seconds + 60)
         self.l1 = L1(size=settings.cache_l1_size, ttl_s=settings.cache_l1_ttl_seconds)
         self.breaker = Breaker(threshold=settings.redis_breaker_threshold,
                                base_s=settings.redis_breaker_base_seconds,
@@ -185,7 +190,8 @@ class Cache:
     async def _mark_write(self, starts_at: datetime, state) -> None:
         hour, day = search_pages.write_args(starts_at)
         try:
-            await self.write_script(keys=[search_pages.WRITES_KEY], args=[hour, day, CHANNEL])
+            await self.write_script(keys=[search_pages.WRITES_KEY, search_pages.MARKED_AT_KEY],
+                                    args=[hour, day, CHANNEL, self.mark_keep_s])
         except REDIS_FAILURES as exc:
             if self.breaker.state == CLOSED:
                 self.breaker.failure()

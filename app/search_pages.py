@@ -11,6 +11,12 @@ up to MAX_DAYS, else `all`); it is fresh while none of those buckets holds a new
 write that commits after the reader took its `seq` marks a bucket above it, so a page that
 could have missed that write is never served; a write before it is in the page's query.
 
+A mark matters only to pages stored with an older `seq`, and those have all expired once the
+mark is older than the search TTL plus the time a search takes from reading its `seq` to
+storing its page (its database timeouts). The write script therefore also records when each
+hour and day was last marked (a sorted set) and drops the marks older than that, so the log
+holds the recently written buckets, not one field for every hour events were ever created in.
+
 The page check runs in Redis (one script: the page, its buckets, and the `seq` for a miss),
 so a read costs one round trip. In a cluster the pages and the log share one hash slot
 (`{events:search}`), which a script needs: that slot's shard serves every search the L1
@@ -26,6 +32,10 @@ import orjson
 
 PREFIX = "{events:search}"
 WRITES_KEY = f"{PREFIX}:writes"
+# When each hour and day field of WRITES_KEY was last marked (score: Redis' clock, seconds).
+MARKED_AT_KEY = f"{PREFIX}:writes:at"
+# Marks dropped per write at most: a backlog (after a long quiet spell) drains over a few writes.
+PRUNE_BATCH = 64
 HOUR, DAY = 3600, 86400
 MAX_HOURS = 48
 MAX_DAYS = 400
@@ -57,11 +67,20 @@ end
 """
 READ = READ_FUNCTION + "return search_read(KEYS[1], KEYS[2])\n"
 
-# KEYS[1] write log; ARGV: hour, day of the new event's start, the pub/sub channel of every
-# worker's L1 (app/invalidation.py). Returns the write's seq.
-WRITE = """
+# KEYS[1] write log, KEYS[2] when its marks were set; ARGV: hour, day of the new event's start,
+# the pub/sub channel of every worker's L1 (app/invalidation.py), the seconds a mark is kept.
+# Returns the write's seq.
+WRITE = f"""
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('HSET', KEYS[1], 'h' .. ARGV[1], seq, 'd' .. ARGV[2], seq, 'all', seq)
+local hour, day = 'h' .. ARGV[1], 'd' .. ARGV[2]
+redis.call('HSET', KEYS[1], hour, seq, day, seq, 'all', seq)
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZADD', KEYS[2], now, hour, now, day)
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[4]), 'LIMIT', 0, {PRUNE_BATCH})
+if #old > 0 then
+  redis.call('HDEL', KEYS[1], unpack(old))
+  redis.call('ZREM', KEYS[2], unpack(old))
+end
 redis.call('PUBLISH', ARGV[3], ARGV[1] .. ' ' .. ARGV[2])
 return seq
 """

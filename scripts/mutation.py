@@ -41,7 +41,8 @@ MODULES: dict[str, list[str]] = {
     "loadline/envs/gc.py": ["tests/envs/test_registry_gc.py"],
     "app/ratelimit.py": ["tests/app/test_token_bucket.py", "tests/app/test_held_tokens.py"],
     "app/cache.py": ["tests/app/test_cache_unit.py", "tests/app/test_cache_breaker_open.py"],
-    "app/search_pages.py": ["tests/app/test_search_pages.py", "tests/app/test_search_page_spans.py"],
+    "app/search_pages.py": ["tests/app/test_search_pages.py", "tests/app/test_search_page_spans.py",
+                            "tests/app/test_write_log.py"],
     "app/l1.py": ["tests/app/test_l1_bounds.py", "tests/app/test_l1.py"],
     # Not tests/app/test_invalidation.py: its servers run the subscriber in child processes, where
     # mutmut cannot see which mutant a test reaches, so it never judges one.

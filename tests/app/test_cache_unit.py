@@ -238,3 +238,9 @@ def test_an_l1_lookup_answers_the_entry_and_counts_a_hit_or_a_miss():
     assert cache.l1_get("absent") is None
     assert (_sample("cache_requests_total", tier="l1", result="hit"),
             _sample("cache_requests_total", tier="l1", result="miss")) == (hits + 1, misses + 1)
+
+
+def test_a_write_mark_is_kept_past_the_search_ttl_and_a_searchs_database_time():
+    cache = _cache("redis://127.0.0.1:1", cache_search_ttl_seconds=45, db_timeout_seconds=5)
+    # Two attempts, each a pool checkout and a query of up to 5 s, then 60 s for stalls.
+    assert cache.mark_keep_s == 45 + 4 * 5 + 60

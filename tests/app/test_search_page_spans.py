@@ -30,7 +30,8 @@ def test_a_write_changes_a_page_exactly_when_its_bucket_is_in_the_span(r, level,
     assert search_pages.covers(level, lo, hi, T) is covered
     page = "page-key"
     r.set(page, search_pages.stored(0, level, lo, hi, b"body"))
-    r.eval(search_pages.WRITE, 1, search_pages.WRITES_KEY, *search_pages.write_args(T), "test-channel")
+    r.eval(search_pages.WRITE, 2, search_pages.WRITES_KEY, search_pages.MARKED_AT_KEY, *search_pages.write_args(T),
+           "test-channel", 3600)
     fresh, value = r.eval(search_pages.READ, 2, page, search_pages.WRITES_KEY)
     assert (fresh == 0) is covered
     assert value == (b"1" if covered else search_pages.stored(0, level, lo, hi, b"body"))
@@ -92,3 +93,8 @@ def test_a_page_key_is_the_prefix_and_24_hex_digits():
     prefix = f"{search_pages.PREFIX}:page:"
     assert key.startswith(prefix) and len(key) == len(prefix) + 24
     assert int(key[len(prefix):], 16) >= 0  # hexadecimal
+
+
+def test_a_stored_page_whose_body_holds_the_separator_parses_back_whole():
+    body = b'{"items":[{"title":"Rock | Roll"}],"next_cursor":null}'
+    assert search_pages.parse(search_pages.stored(7, "d", 10, 12, body)) == (body, ("d", 10, 12))
