@@ -3,7 +3,7 @@
 One run: real PostgreSQL and Redis (the launchers), migrated and seeded; the
 production server (`python -m app serve`); then three bounded phases, loopback only:
   (a) the bare endpoint GET /v1/ping at full speed,
-  (b) the cached search at full speed,
+  (b) the cached search at full speed, (a) and (b) side by side in alternating slices,
   (c) the cached search paced at --rate requests/s, for its p95.
 It prints each throughput, the p95 of (b) and (c), and a last line
 `ratio cached/bare: X.XX`. Everything it started is stopped, even on Ctrl-C.
@@ -98,6 +98,7 @@ def _cpu_seconds(groups: dict[str, list[psutil.Process]]) -> dict[str, float]:
 
 def run_phase(host: str, user: type, users: int, seconds: float, cpu: dict[str, list[psutil.Process]],
               spawn_s: float = 0.0) -> dict:
+    """One bounded phase: its complete statistics, measured seconds and CPU seconds by process group."""
     env = Environment(user_classes=[user], host=host)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users / spawn_s if spawn_s else users)
@@ -112,16 +113,36 @@ def run_phase(host: str, user: type, users: int, seconds: float, cpu: dict[str, 
     except KeyboardInterrupt:
         runner.quit()
         raise
-    total = env.stats.total
-    result = {"requests": total.num_requests, "failures": total.num_failures,
-              "rps": total.num_requests / elapsed, "p50_ms": total.get_response_time_percentile(0.5),
-              "p95_ms": total.get_response_time_percentile(0.95),
-              "p99_ms": total.get_response_time_percentile(0.99),
-              "errors": [str(e.error) for e in env.stats.errors.values()][:3],
-              # Where the two cores went: CPU microseconds per request, by process group.
-              "cpu_us": {k: (cpu_after[k] - cpu_before[k]) / max(total.num_requests, 1) * 1e6 for k in cpu}}
     runner.quit()
-    return result
+    return {"stats": env.stats.total, "elapsed": elapsed,
+            "errors": [str(e.error) for e in env.stats.errors.values()],
+            "cpu_s": {k: cpu_after[k] - cpu_before[k] for k in cpu}}
+
+
+def summarize(phases: list[dict]) -> dict:
+    """The figures of one or more phases of the same load, as if they were one."""
+    total = phases[0]["stats"]
+    for phase in phases[1:]:
+        total.extend(phase["stats"])
+    elapsed = sum(p["elapsed"] for p in phases)
+    requests = total.num_requests
+    return {"requests": requests, "failures": total.num_failures, "rps": requests / elapsed,
+            "p50_ms": total.get_response_time_percentile(0.5), "p95_ms": total.get_response_time_percentile(0.95),
+            "p99_ms": total.get_response_time_percentile(0.99),
+            "errors": [e for p in phases for e in p["errors"]][:3],
+            # Where the two cores went: CPU microseconds per request, by process group.
+            "cpu_us": {k: sum(p["cpu_s"][k] for p in phases) / max(requests, 1) * 1e6 for k in phases[0]["cpu_s"]}}
+
+
+def side_by_side(host: str, users: int, seconds: float, slices: int,
+                 cpu: dict[str, list[psutil.Process]]) -> tuple[dict, dict]:
+    """(a) and (b) in alternating slices: on a shared machine the load from outside drifts over a
+    run, and phases run one after the other would each meet a different part of it."""
+    bare, cached = [], []
+    for _ in range(slices):
+        bare.append(run_phase(host, BareUser, users, seconds / slices, cpu))
+        cached.append(run_phase(host, SearchUser, users, seconds / slices, cpu))
+    return summarize(bare), summarize(cached)
 
 
 def start_server(wd: Path, env: dict, port: int) -> subprocess.Popen:
@@ -155,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per phase (default 15)")
     parser.add_argument("--users", type=int, default=32, help="concurrent users in the full-speed phases")
+    parser.add_argument("--slices", type=int, default=3,
+                        help="(a) and (b) each run in this many alternating slices of seconds/slices (default 3)")
     parser.add_argument("--rate", type=float, default=1000, help="paced rate of phase (c), requests/s")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (EVENTS_WORKERS)")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
@@ -165,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.seconds <= 300:
         parser.error("--seconds: between 1 and 300")
+    if not 1 <= args.slices <= 10 or args.seconds / args.slices < 1:
+        parser.error("--slices: between 1 and 10, and at least 1 s each (--seconds / --slices)")
 
     gevent.signal_handler(signal.SIGINT, STOP.set)
     gevent.signal_handler(signal.SIGTERM, STOP.set)
@@ -200,14 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         nodes: list[RedisServer] = list(redis.nodes) if isinstance(redis, RedisCluster) else [redis]
         cpu = {"server": server_procs, "redis": [psutil.Process(n.proc.pid) for n in nodes if n.proc is not None],
                "locust": [psutil.Process()]}
-        bare = run_phase(host, BareUser, args.users, args.seconds, cpu)
-        cached = run_phase(host, SearchUser, args.users, args.seconds, cpu)
+        bare, cached = side_by_side(host, args.users, args.seconds, args.slices, cpu)
         # Few users, each paced at 50 req/s: every extra Locust user adds scheduling delay in
         # the generator (it shares the cores), which showed up as server latency. Measured:
         # 100 users x 10/s gave p95 55-91 ms, 50 x 20/s 17-49 ms, 20 x 50/s 12-15 ms (same run).
         users = max(1, int(args.rate // 50))
         SearchUser.wait_time = constant_throughput(args.rate / users)
-        paced = run_phase(host, SearchUser, users, args.seconds, cpu)
+        paced = summarize([run_phase(host, SearchUser, users, args.seconds, cpu)])
         SearchUser.wait_time = constant(0)
 
         for name, r in (("(a) bare GET /v1/ping", bare), ("(b) cached search, full speed", cached),
