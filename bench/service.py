@@ -145,6 +145,34 @@ def side_by_side(host: str, users: int, seconds: float, slices: int,
     return summarize(bare), summarize(cached)
 
 
+def profile(host: str, users: int, seconds: float, cpu: dict[str, list[psutil.Process]], out: Path) -> list[Path]:
+    """py-spy flame graphs of every server worker under (a) and (b), after the measured phases
+    (sampling slows the workers, so it never touches the figures)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        raise SystemExit("error: --profile: py-spy is not installed in this environment (make venv installs it)")
+    out.mkdir(parents=True, exist_ok=True)
+    workers = [p for p in cpu["server"] if "spawn_main" in " ".join(p.cmdline())]
+    graphs = []
+    for name, user in (("bare", BareUser), ("search", SearchUser)):
+        spies = []
+        for worker in workers:
+            graphs.append(out / f"{name}-{worker.pid}.svg")
+            spies.append(subprocess.Popen(
+                [str(spy), "record", "--pid", str(worker.pid), "--duration", str(int(seconds + 3)), "--rate", "100",
+                 "--nonblocking", "--format", "flamegraph", "--output", str(graphs[-1])],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        try:
+            run_phase(host, user, users, seconds, cpu)
+        finally:
+            for s in spies:
+                try:
+                    s.wait(30)
+                except subprocess.TimeoutExpired:
+                    s.kill()
+    return [g for g in graphs if g.exists()]
+
+
 def start_server(wd: Path, env: dict, port: int) -> subprocess.Popen:
     log = open(wd / "server.log", "w")  # noqa: SIM115  (the server writes to it until it stops)
     proc = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, stdout=log,
@@ -183,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     parser.add_argument("--redis", choices=["standalone", "cluster"], default="standalone",
                         help="a standalone Redis, or a 6-node Redis Cluster (3 masters, 3 replicas)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="afterwards, profile each server worker under (a) and (b) with py-spy "
+                             "(needs ptrace rights) and write flame graphs to DIR")
     parser.add_argument("--no-access-log", action="store_true",
                         help="turn the per-request access log off (on by default, as in production)")
     args = parser.parse_args(argv)
@@ -243,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cached search p95 at {paced['rps']:.0f} rps: {paced['p95_ms']:.0f} ms "
               f"(target < 20 ms at {args.rate:g} rps)")
         ratio = cached["rps"] / bare["rps"] if bare["rps"] else 0.0
+        if args.profile:
+            graphs = profile(host, args.users, args.seconds, cpu, args.profile)
+            print(f"bench: flame graphs: {', '.join(str(g) for g in graphs) or 'none written'}", flush=True)
         print(f"ratio cached/bare: {ratio:.2f}", flush=True)
         return 0 if not (bare["failures"] or cached["failures"] or paced["failures"]) else 1
     except KeyboardInterrupt:
