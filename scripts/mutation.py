@@ -16,9 +16,12 @@ is undocumented.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -127,6 +130,26 @@ def prepare(workdir: Path, modules: dict[str, list[str]]) -> None:
     with (workdir / "pyproject.toml").open("a") as f:
         f.write(config)
     (workdir / "conftest.py").write_text(selection_conftest(modules))
+
+
+# evidence.py's tests read a Prometheus that answers every mutant alike: in a mutation run they
+# share one (tests/gate/test_evidence_prometheus.py) instead of starting one per mutant, and
+# the run stops what they left running.
+SHARED_PROMETHEUS_ENV = "LOADLINE_TEST_PROMETHEUS_DIR"
+
+
+def stop_shared_prometheus(directory: Path) -> None:
+    started = directory / "started.json"
+    if not started.exists():
+        return
+    for entry in json.loads(started.read_text()):
+        try:
+            cmdline = Path(f"/proc/{entry['pid']}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if entry["root"].encode() in cmdline:  # still that Prometheus, not a reused pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(entry["pid"], signal.SIGTERM)
 
 
 def _module_of(key: str, modules: dict[str, list[str]]) -> str | None:
@@ -271,9 +294,14 @@ def main() -> int:
         prepare(args.workdir, modules)
         log = args.workdir / "mutmut-run.log"
         print(f"mutating {len(modules)} modules with {args.jobs} workers; progress in {log}", flush=True)
-        with log.open("w") as out:
-            run = subprocess.run(["nice", "-n", str(NICENESS), *mutmut, "run", "--max-children", str(args.jobs)],
-                                 cwd=args.workdir, stdout=out, stderr=subprocess.STDOUT)
+        prometheus = args.workdir / "prometheus"
+        try:
+            with log.open("w") as out:
+                run = subprocess.run(["nice", "-n", str(NICENESS), *mutmut, "run", "--max-children", str(args.jobs)],
+                                     cwd=args.workdir, stdout=out, stderr=subprocess.STDOUT,
+                                     env={**os.environ, SHARED_PROMETHEUS_ENV: str(prometheus)})
+        finally:
+            stop_shared_prometheus(prometheus)
         if run.returncode not in (0, 1):
             print(log.read_text()[-3000:], file=sys.stderr)
             print(f"error: mutmut run exited {run.returncode}", file=sys.stderr)

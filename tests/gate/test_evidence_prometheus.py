@@ -8,10 +8,16 @@ needs no extrapolation and each expected figure is plain arithmetic.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -108,39 +114,85 @@ def _openmetrics(end: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def prom(tmp_path_factory) -> Iterator[tuple[str, int]]:
-    """(url, epoch second of the last sample) of a Prometheus holding the run."""
+def _start_prometheus(root: Path, **popen) -> tuple[subprocess.Popen, str, int]:
+    """A Prometheus holding the run, under `root`: (process, url, epoch second of the last sample)."""
     if not (shutil.which("prometheus") and shutil.which("promtool")):
         pytest.fail("prometheus and promtool are needed (make setup installs them)")
-    root = tmp_path_factory.mktemp("prometheus")
+    root.mkdir(parents=True, exist_ok=True)
     end = int(time.time()) // STEP * STEP - STEP  # in the past: nothing is later than "now"
     (root / "run.om").write_text(_openmetrics(end))
     subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(root / "run.om"),
                     str(root / "data")], check=True, capture_output=True)
     (root / "prometheus.yml").write_text("global: {}\n")
     port = free_port()
-    log = (root / "prometheus.log").open("w")
-    proc = subprocess.Popen(["prometheus", f"--config.file={root / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    with (root / "prometheus.log").open("w") as log:
+        proc = subprocess.Popen(["prometheus", f"--config.file={root / 'prometheus.yml'}",
+                                 f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=log, stderr=subprocess.STDOUT, **popen)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not _ready(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"prometheus did not start: {(root / 'prometheus.log').read_text()[-2000:]}")
+        time.sleep(0.05)
+    return proc, url, end
+
+
+def _ready(url: str) -> bool:
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"prometheus did not start: {(root / 'prometheus.log').read_text()[-2000:]}")
-            time.sleep(0.05)
+        return requests.get(f"{url}/-/ready", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+# `make mutation` runs these tests once per mutant of evidence.py, each run in a new process.
+# The Prometheus they read answers every mutant alike, so scripts/mutation.py names a directory
+# here: the first run starts one Prometheus in it and later runs reuse it while its run is at
+# most SHARED_FOR_S old (queries at "now" see 5 minutes back). A newer one then takes over;
+# the one before it is stopped (no test still reads it by then), the last ones by the script.
+SHARED_ENV = "LOADLINE_TEST_PROMETHEUS_DIR"
+SHARED_FOR_S = 120
+
+
+def _shared_prometheus(directory: Path) -> tuple[str, int]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = json.loads((directory / "started.json").read_text()) if (directory / "started.json").exists() else []
+        if started and time.time() - started[-1]["end"] <= SHARED_FOR_S and _ready(started[-1]["url"]):
+            return started[-1]["url"], started[-1]["end"]
+        proc, url, end = _start_prometheus(directory / str(len(started)), start_new_session=True)
+        for old in started[:-1]:
+            stop_shared_prometheus(old)
+        started.append({"url": url, "end": end, "pid": proc.pid, "root": str(directory / str(len(started)))})
+        (directory / "started.json").write_text(json.dumps(started))
+        return url, end
+
+
+def stop_shared_prometheus(entry: dict) -> None:
+    """Stop one shared Prometheus, if that pid is still it (a pid is reused once its process is gone)."""
+    try:
+        cmdline = Path(f"/proc/{entry['pid']}/cmdline").read_bytes()
+    except OSError:
+        return
+    if entry["root"].encode() in cmdline:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(entry["pid"], signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """(url, epoch second of the last sample) of a Prometheus holding the run."""
+    if os.environ.get(SHARED_ENV):
+        yield _shared_prometheus(Path(os.environ[SHARED_ENV]))
+        return
+    proc, url, end = _start_prometheus(tmp_path_factory.mktemp("prometheus"))
+    try:
         yield url, end
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        log.close()
 
 
 def test_the_window_is_read_as_the_server_recorded_it(prom):

@@ -144,3 +144,23 @@ def test_a_mutant_is_judged_by_its_own_modules_tests_only(monkeypatch):
     # mutmut's own runs (the statistics, the clean run, the forced failure) and other modules: every test.
     for name in ("stats", "", "fail", "app.cache.x_f__mutmut_1"):
         assert select(name) == (collected, [])
+
+
+def test_the_shared_prometheus_is_stopped_but_never_a_process_that_reused_its_pid(tmp_path):
+    import json
+    import subprocess
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    ours = subprocess.Popen([*sleeper, str(tmp_path / "0")])  # its root on its command line, as Prometheus's
+    other = subprocess.Popen(sleeper)  # what a reused pid would look like
+    try:
+        (tmp_path / "started.json").write_text(json.dumps([
+            {"pid": ours.pid, "root": str(tmp_path / "0")}, {"pid": other.pid, "root": str(tmp_path / "1")}]))
+        mutation.stop_shared_prometheus(tmp_path)
+        assert ours.wait(timeout=10) == -15
+        assert other.poll() is None
+    finally:
+        for p in (ours, other):
+            p.kill()
+            p.wait()
+    mutation.stop_shared_prometheus(tmp_path / "never-started")  # nothing recorded: nothing to do
