@@ -55,6 +55,7 @@ def _openmetrics(end: int) -> str:
     series("up", {"job": "other"}, lambda t: 1)
     series("up", {"job": "idle"}, lambda t: 1)
     series("up", {"job": "odd"}, lambda t: 1)
+    series("up", {"job": "tiered"}, lambda t: 1)
     lines.append("# TYPE http_request_duration_seconds histogram")
     histograms = [
         ({"method": "GET", "route": "/v1/events/{event_id}", "status": "200"}, SLOW_GET, JOB),
@@ -78,6 +79,10 @@ def _openmetrics(end: int) -> str:
     lines.append("# TYPE cache_requests_total counter")
     for result, rate in (("hit", 30), ("miss", 10), ("error", 5)):
         series("cache_requests_total", {"job": JOB, "result": result}, lambda t, r=rate: r * (t - end + SPAN))
+    # Job "tiered": a service that labels the tier. A request looks in L2 only after an L1 miss.
+    for tier, result, rate in (("l1", "hit", 30), ("l1", "miss", 10), ("l2", "hit", 6), ("l2", "miss", 4)):
+        series("cache_requests_total", {"job": "tiered", "result": result, "tier": tier},
+               lambda t, r=rate: r * (t - end + SPAN))
     lines.append("# TYPE db_pool_connections_in_use gauge")
     series("db_pool_connections_in_use", {"job": JOB}, lambda t: PEAK if t == end - 30 else 2)
     lines.append("# TYPE db_pool_connections_max gauge")
@@ -345,6 +350,22 @@ def test_a_window_shorter_than_a_second_is_read_over_one_second(prom):
     result = gather(url, "fine", window, 0.5, TARGETS)
     assert (result.window_start, result.window_end) == (round(window.start, 3), round(at, 3))
     assert result.window_start != round(window.start, 4) and result.window_end != round(at)
+
+
+def test_a_tiered_cache_counts_every_tiers_hits_over_the_l1_lookups(prom):
+    url, end = prom
+    ev = collect(Prometheus(url), "tiered", Window(end - WINDOW, end), STEP)
+    # 30 L1 hits and 6 L2 hits of 40 lookups a second (the 10 L1 misses looked in L2).
+    assert (ev.cache_lookups, ev.cache_hit_ratio) == (40 * WINDOW, 0.9)
+
+
+def test_gather_asks_prometheus_through_the_session_it_is_given(prom):
+    url, end = prom
+    session = requests.Session()
+    asked: list[str] = []
+    session.hooks["response"].append(lambda resp, *args, **kwargs: asked.append(resp.url))
+    result = gather(url, JOB, Window(end - WINDOW, end), STEP, TARGETS, session=session)
+    assert result.available and asked and all(a.startswith(f"{url}/api/v1/query") for a in asked)
 
 
 def test_gather_without_figures_leaves_them_unknown(prom):
