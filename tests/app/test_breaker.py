@@ -158,3 +158,19 @@ def test_an_open_breaker_counts_failures_afresh_and_its_wait_never_goes_below_ze
     assert b.retry_in_s() == 0.75
     clock.now += 5.0
     assert b.retry_in_s() == 0.0
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"threshold": 0, "base_s": 1.0, "cap_s": 8.0}, "threshold: at least 1"),
+    ({"threshold": 1, "base_s": 9.0, "cap_s": 8.0}, "base_s and cap_s: need 0 <= base_s <= cap_s"),
+    ({"threshold": 1, "base_s": -1.0, "cap_s": 8.0}, "base_s and cap_s: need 0 <= base_s <= cap_s"),
+])
+def test_bad_settings_are_refused_naming_them(kwargs, message):
+    with pytest.raises(ValueError) as err:
+        Breaker(**kwargs)
+    assert str(err.value) == message
+
+
+def test_a_new_breaker_has_nothing_to_wait_for_even_at_time_zero():
+    b = Breaker(threshold=1, base_s=1.0, cap_s=8.0, clock=lambda: 0.0)
+    assert b.retry_in_s() == 0.0

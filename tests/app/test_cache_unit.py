@@ -244,3 +244,24 @@ def test_a_write_mark_is_kept_past_the_search_ttl_and_a_searchs_database_time():
     cache = _cache("redis://127.0.0.1:1", cache_search_ttl_seconds=45, db_timeout_seconds=5)
     # Two attempts, each a pool checkout and a query of up to 5 s, then 60 s for stalls.
     assert cache.mark_keep_s == 45 + 4 * 5 + 60
+
+
+def test_a_new_cache_has_no_error_and_its_l1_keeps_the_settings_ttl():
+    cache = _cache("redis://127.0.0.1:1", cache_l1_ttl_seconds=7)
+    assert cache.last_error is None
+    assert cache.l1.ttl_s == 7
+
+
+def test_the_breaker_state_gauge_follows_the_breaker():
+    cache = _cache("redis://127.0.0.1:1")  # threshold 2
+    assert _sample("redis_breaker_state") == 0
+    cache.breaker.failure()
+    cache.breaker.failure()
+    assert _sample("redis_breaker_state") == 2
+    _cache("redis://127.0.0.1:1")  # a new cache starts closed
+    assert _sample("redis_breaker_state") == 0
+
+
+def test_the_cluster_client_pools_256_connections_per_node():
+    c = _cache("redis://10.0.0.1:7000", redis_mode="cluster").client
+    assert c.nodes_manager.connection_kwargs["max_connections"] == 256
