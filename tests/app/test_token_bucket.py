@@ -98,6 +98,9 @@ def test_retry_after_rounds_up_to_whole_seconds(wait, header):
 
 
 def _limiter(url: str, **settings) -> RateLimiter:
+    # A generous Redis timeout: a call that timed out on a busy machine would fail open and
+    # leave no bucket, which these tests would read as a wrong key or a missing read.
+    settings = {"redis_timeout_seconds": 5.0, **settings}
     s = Settings(environment="development", database_url="postgresql://unused/db", redis_url=url.split(","),
                  api_keys=["k" * 16], redis_breaker_threshold=1, redis_breaker_base_seconds=30,
                  redis_breaker_max_seconds=30, **settings)
