@@ -12,6 +12,9 @@ import shutil
 import stat
 import subprocess
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,17 +26,19 @@ from loadline.services.redis import redis_server_bin
 SLOTS = 16384
 
 
-@pytest.fixture
-def nodes(tmp_path):
-    redis_server_bin()  # fails with the package to install when redis-server is missing
-    started: list[RedisServer] = []
+class Nodes:
+    """Starts cluster-enabled redis-server processes under `workdir`; `stop()` stops them all."""
 
-    def start(count: int) -> list[str]:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.started: list[RedisServer] = []
+
+    def __call__(self, count: int) -> list[str]:
         new = []
         for _ in range(count):
             for attempt in range(3):
                 # Another process may take the free port before redis-server binds it: pick again.
-                node = RedisServer(workdir=tmp_path, port=free_port(also_free_offset=10000),
+                node = RedisServer(workdir=self.workdir, port=free_port(also_free_offset=10000),
                                    prefix="redis-init",
                                    extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                                                "--cluster-node-timeout", "3000"])
@@ -43,14 +48,14 @@ def nodes(tmp_path):
                 except ServiceError:
                     if attempt == 2:
                         raise
-            started.append(node)
+            self.started.append(node)
             new.append(f"127.0.0.1:{node.port}")
         return new
 
-    yield start
-    for node in started:
-        node.stop()
-    stop_all(tmp_path)
+    def stop(self) -> None:
+        for node in self.started:
+            node.stop()
+        stop_all(self.workdir)
 
 
 def cli(addr: str, *args: str) -> str:
@@ -115,7 +120,7 @@ def assert_topology(addrs: list[str], shards: int, replicas: int) -> None:
         assert "cluster_state:ok" in cli(addr, "cluster", "info")
 
 
-def test_creates_reruns_idempotently_and_grows_with_rebalance(nodes):
+def creates_reruns_idempotently_and_grows_with_rebalance(nodes: Nodes, tmp_path: Path) -> None:
     first = nodes(6)
     done = run_init(first, shards=3, replicas=1)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -163,13 +168,7 @@ exec "{real}" "$@"
     return {"PATH": f"{shim_dir}:{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize(("on", "mode"), [
-    # The replica joined but was never attached, and the new master never got its slots.
-    ("--cluster-slave", "join-only"),
-    # The new master joined without slots, its replica attached to it.
-    ("rebalance", "before"),
-])
-def test_rerun_after_an_interrupted_scale_out_converges(nodes, tmp_path, on, mode):
+def rerun_after_an_interrupted_scale_out_converges(nodes: Nodes, tmp_path: Path, on: str, mode: str) -> None:
     first = nodes(6)
     done = run_init(first, shards=3, replicas=1)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -186,3 +185,44 @@ def test_rerun_after_an_interrupted_scale_out_converges(nodes, tmp_path, on, mod
     again = run_init(grown, shards=4, replicas=1)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "adding" not in again.stdout and "attaching" not in again.stdout
+
+
+# Each scenario forms a cluster of its own from fresh nodes; most of its time is spent waiting
+# (for gossip, for `--cluster create` to see the nodes join, for slots to move), so the module
+# runs them side by side, each in a thread, and each test waits for its own and re-raises
+# whatever it raised.
+SCENARIOS: dict[str, Callable[[Nodes, Path], None]] = {
+    "grow": creates_reruns_idempotently_and_grows_with_rebalance,
+    # The replica joined but was never attached, and the new master never got its slots.
+    "interrupted-join": partial(rerun_after_an_interrupted_scale_out_converges, on="--cluster-slave", mode="join-only"),
+    # The new master joined without slots, its replica attached to it.
+    "interrupted-rebalance": partial(rerun_after_an_interrupted_scale_out_converges, on="rebalance", mode="before"),
+}
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory) -> Iterator[dict[str, Future]]:
+    redis_server_bin()  # fails with the package to install when redis-server is missing
+    started: list[Nodes] = []
+    with ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
+        futures = {}
+        for name, scenario in SCENARIOS.items():
+            tmp = tmp_path_factory.mktemp(name)
+            started.append(nodes := Nodes(tmp))
+            futures[name] = pool.submit(scenario, nodes, tmp)
+        try:
+            yield futures
+        finally:
+            for future in futures.values():
+                future.exception()  # waits
+            for nodes in started:
+                nodes.stop()
+
+
+def test_creates_reruns_idempotently_and_grows_with_rebalance(scenarios):
+    scenarios["grow"].result()
+
+
+@pytest.mark.parametrize("scenario", ["interrupted-join", "interrupted-rebalance"])
+def test_rerun_after_an_interrupted_scale_out_converges(scenarios, scenario):
+    scenarios[scenario].result()
