@@ -119,8 +119,12 @@ def _openmetrics(end: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _start_prometheus(root: Path, **popen) -> tuple[subprocess.Popen, str, int]:
-    """A Prometheus holding the run, under `root`: (process, url, epoch second of the last sample)."""
+def _start_prometheus(root: Path, detached: bool = False) -> tuple[int, str, int]:
+    """A Prometheus holding the run, under `root`: (pid, url, epoch second of the last sample).
+
+    `detached`: a child of init, not of this process. mutmut reaps any child of its own process
+    (where its first test runs happen) as a mutant's, and fails on one it did not start.
+    """
     if not (shutil.which("prometheus") and shutil.which("promtool")):
         pytest.fail("prometheus and promtool are needed (make setup installs them)")
     root.mkdir(parents=True, exist_ok=True)
@@ -130,18 +134,39 @@ def _start_prometheus(root: Path, **popen) -> tuple[subprocess.Popen, str, int]:
                     str(root / "data")], check=True, capture_output=True)
     (root / "prometheus.yml").write_text("global: {}\n")
     port = free_port()
-    with (root / "prometheus.log").open("w") as log:
-        proc = subprocess.Popen(["prometheus", f"--config.file={root / 'prometheus.yml'}",
-                                 f"--storage.tsdb.path={root / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                                stdout=log, stderr=subprocess.STDOUT, **popen)
+    argv = ["prometheus", f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]
+    log = root / "prometheus.log"
+    if detached:
+        # The shell starts it in the background and exits at once: init adopts it.
+        shell = subprocess.run(["sh", "-c", 'setsid "$@" >"$0" 2>&1 </dev/null & echo $!', str(log), *argv],
+                               check=True, capture_output=True, text=True)
+        pid = int(shell.stdout)
+    else:
+        with log.open("w") as out:
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        _CHILDREN[proc.pid] = proc
+        pid = proc.pid
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while not _ready(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"prometheus did not start: {(root / 'prometheus.log').read_text()[-2000:]}")
+        if not _alive(pid) or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"prometheus did not start: {log.read_text()[-2000:]}")
         time.sleep(0.05)
-    return proc, url, end
+    return pid, url, end
+
+
+_CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def _ready(url: str) -> bool:
@@ -167,10 +192,10 @@ def _shared_prometheus(directory: Path) -> tuple[str, int]:
         started = json.loads((directory / "started.json").read_text()) if (directory / "started.json").exists() else []
         if started and time.time() - started[-1]["end"] <= SHARED_FOR_S and _ready(started[-1]["url"]):
             return started[-1]["url"], started[-1]["end"]
-        proc, url, end = _start_prometheus(directory / str(len(started)), start_new_session=True)
+        pid, url, end = _start_prometheus(directory / str(len(started)), detached=True)
         for old in started[:-1]:
             stop_shared_prometheus(old)
-        started.append({"url": url, "end": end, "pid": proc.pid, "root": str(directory / str(len(started)))})
+        started.append({"url": url, "end": end, "pid": pid, "root": str(directory / str(len(started)))})
         (directory / "started.json").write_text(json.dumps(started))
         return url, end
 
@@ -192,10 +217,11 @@ def prom(tmp_path_factory) -> Iterator[tuple[str, int]]:
     if os.environ.get(SHARED_ENV):
         yield _shared_prometheus(Path(os.environ[SHARED_ENV]))
         return
-    proc, url, end = _start_prometheus(tmp_path_factory.mktemp("prometheus"))
+    pid, url, end = _start_prometheus(tmp_path_factory.mktemp("prometheus"))
     try:
         yield url, end
     finally:
+        proc = _CHILDREN.pop(pid)
         proc.terminate()
         proc.wait(timeout=30)
 
