@@ -126,6 +126,10 @@ def prepare(workdir: Path, modules: dict[str, list[str]]) -> None:
         f"also_copy = {_toml_list(ALSO_COPY)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:randomly", "-q"]\n'
+        # mutmut's default runner reaps any child of its own process as a mutant's and stops on one
+        # it did not start (a server a test run in that process left to exit later); its fork
+        # server ignores those.
+        'process_isolation = "forkserver"\n'
     )
     with (workdir / "pyproject.toml").open("a") as f:
         f.write(config)
