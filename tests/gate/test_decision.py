@@ -139,8 +139,9 @@ def test_a_judged_part_without_requests_has_no_error_ratio_to_miss():
     assert d.passed and d.failures == []
 
 
-def test_an_overall_latency_miss_names_the_judged_part_last():
-    judged = stats(p95=300, p99=500, endpoints={})
+def test_a_latency_miss_names_the_judged_part_last_overall_and_per_endpoint():
+    judged = stats(p95=300, p99=500, endpoints={"GET /a": ep(p95=300)})
     d = decide(TARGETS, stats(), latency_basis=("outside the faults", judged))
     assert d.failures == ["overall: p95 300 ms exceeds target 200 ms (outside the faults)",
-                          "overall: p99 500 ms exceeds target 400 ms (outside the faults)"]
+                          "overall: p99 500 ms exceeds target 400 ms (outside the faults)",
+                          "GET /a: p95 300 ms exceeds target 200 ms (outside the faults)"]
