@@ -234,10 +234,10 @@ def test_an_l1_lookup_answers_the_entry_and_counts_a_hit_or_a_miss():
     cache.l1.put_event("k", b"body")
     hits = _sample("cache_requests_total", tier="l1", result="hit")
     misses = _sample("cache_requests_total", tier="l1", result="miss")
-    assert cache.l1_get("k") == b"body"
+    assert cache.l1_get("k") == cache.l1_get("k") == b"body"
     assert cache.l1_get("absent") is None
     assert (_sample("cache_requests_total", tier="l1", result="hit"),
-            _sample("cache_requests_total", tier="l1", result="miss")) == (hits + 1, misses + 1)
+            _sample("cache_requests_total", tier="l1", result="miss")) == (hits + 2, misses + 1)
 
 
 def test_a_write_mark_is_kept_past_the_search_ttl_and_a_searchs_database_time():
