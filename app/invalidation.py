@@ -53,10 +53,11 @@ class Subscriber:
         node = failures = 0
         while not self.stopping:
             host, port, db = self.nodes[node % len(self.nodes)]
-            # The socket timeout bounds each read of a connection that is being set up. A server
-            # that hangs once the subscription is up (SIGSTOP) can keep it open for a while (20 s
-            # measured): no message is lost that the bound depends on, since a hung Redis takes
-            # no write's mark either, and every L1 page expires after the L1 TTL regardless.
+            # The socket timeout is a backstop only: the subscribe's own bound (below) leaves a
+            # silent node first, and each poll waits 1 s at most. A server that hangs once the
+            # subscription is up (SIGSTOP) can keep it open for a while (20 s measured): no message
+            # the staleness bound depends on is lost, since a hung Redis takes no write's mark
+            # either, and every L1 page expires after the L1 TTL regardless.
             client = Redis(host=host, port=port, db=db, socket_connect_timeout=self.timeout_s,
                            socket_timeout=max(1.0, self.timeout_s), health_check_interval=1)
             pubsub = client.pubsub()
